@@ -1,0 +1,61 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test` (see README).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+MODEL := models/send-assistant.tar.gz
+# What the model is trained from; data/knowledge is read at run time and needs no retraining.
+TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) bot/nlu/safeguarding_override.py
+
+# Rasa 3.6 runs on Python 3.8-3.10 only: find a 3.10 that really runs (a pyenv shim may exist but not be enabled).
+PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+
+.PHONY: help install model run test test-unit validate test-stories telegram-webhook clean
+
+help:
+	@echo "make run    start the assistant (Redis, action server, Rasa server, web chat on http://127.0.0.1:8080)"
+	@echo "make test   run every test against a Redis of its own"
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports 3.8-3.10): install it, e.g. 'pyenv install 3.10' or 'apt-get install python3.10', then run make again." >&2; exit 1; }
+	@test -x $(PY) || "$(PYTHON310)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==24.0"
+	# One pip call for everything, so the resolver sees Rasa's pins together with ours.
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip check
+	@touch $@
+
+install: $(INSTALLED)
+
+# `rasa train` skips the work when its fingerprint of the data and config is unchanged.
+$(MODEL): $(INSTALLED) $(TRAINING_FILES)
+	$(RASA) train --fixed-model-name send-assistant --out models
+	@touch $@
+
+model: $(MODEL)
+
+run: $(MODEL)
+	$(PY) -m bot run
+
+validate: $(INSTALLED)
+	$(RASA) data validate --fail-on-warnings
+
+test-unit: $(INSTALLED)
+	$(PY) -m pytest tests/unit -q
+
+test-stories: $(MODEL)
+	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --endpoints tests/endpoints-none.yml --fail-on-prediction-errors --out results/stories
+
+# Everything: the unit and integration tests (they start their own Redis on a free port, and one Rasa and action
+# server for the whole session), the data validation, and the Rasa test stories.
+test: $(MODEL)
+	$(RASA) data validate --fail-on-warnings
+	$(PY) -m pytest -q -rs
+	$(MAKE) --no-print-directory test-stories
+
+clean:
+	rm -rf $(VENV) models/*.tar.gz results var .pytest_cache

@@ -1,0 +1,1 @@
+"""The core of the SEND assistant: settings, storage, the web app; imports nothing from ``actions/`` or ``channels/``."""

@@ -1,0 +1,120 @@
+"""Settings read once from the environment.
+
+Every process (the supervisor, the web app, the action server) builds one ``Settings`` at start-up and passes it
+down; nothing else reads ``os.environ``. Defaults are named constants so a reader sees them in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping, Optional
+from urllib.parse import urlsplit
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
+DEFAULT_ACTION_PORT = 5055
+DEFAULT_RASA_PORT = 5005
+DEFAULT_WEB_HOST = "127.0.0.1"
+DEFAULT_WEB_PORT = 8080
+# A family's conversation is kept 30 days, long enough for an EHC process question to be picked up again and short
+# enough that Redis does not grow without bound.
+DEFAULT_TRACKER_EXPIRY_SECONDS = 30 * 24 * 3600
+DEFAULT_RASA_TIMEOUT_SECONDS = 30.0
+# The web chat refuses longer messages: no family question needs more, and it bounds the work one request can cause.
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value we cannot use."""
+
+
+@dataclass(frozen=True)
+class RedisAddress:
+    """Where Redis is, split into the parts Rasa's ``endpoints.yml`` takes (it has no URL option)."""
+
+    host: str
+    port: int
+    db: int
+    password: str
+
+    @classmethod
+    def from_url(cls, url: str) -> "RedisAddress":
+        """Parse ``redis://[:password@]host[:port][/db]``.
+
+        Raises:
+            SettingsError: the URL is not a ``redis://`` URL or its port or db is not a number.
+        """
+        parts = urlsplit(url)
+        if parts.scheme != "redis" or not parts.hostname:
+            raise SettingsError(f"REDIS_URL must look like redis://host:port/db, got {url!r}")
+        try:
+            port = parts.port or 6379
+            db = int(parts.path.lstrip("/") or 0)
+        except ValueError as error:
+            raise SettingsError(f"REDIS_URL has a bad port or db number: {url!r}") from error
+        return cls(host=parts.hostname, port=port, db=db, password=parts.password or "")
+
+    @property
+    def url(self) -> str:
+        """The address as a URL again, for redis-py's ``from_url``."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/{self.db}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, with the environment variable that sets it."""
+
+    redis_url: str = DEFAULT_REDIS_URL  # REDIS_URL
+    rasa_url: str = DEFAULT_RASA_URL  # RASA_URL: where the web app finds the Rasa server (default: RASA_PORT here)
+    rasa_port: int = DEFAULT_RASA_PORT  # RASA_PORT
+    action_port: int = DEFAULT_ACTION_PORT  # ACTION_PORT
+    web_host: str = DEFAULT_WEB_HOST  # WEB_HOST
+    web_port: int = DEFAULT_WEB_PORT  # WEB_PORT
+    tracker_expiry_seconds: int = DEFAULT_TRACKER_EXPIRY_SECONDS  # TRACKER_EXPIRY_SECONDS
+    rasa_timeout_seconds: float = DEFAULT_RASA_TIMEOUT_SECONDS  # RASA_TIMEOUT_SECONDS
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS  # MAX_MESSAGE_CHARS
+    rasa_token: Optional[str] = None  # RASA_TOKEN: if set, Rasa's HTTP API is on and needs this token
+
+    @property
+    def redis(self) -> RedisAddress:
+        """The Redis address in the parts Rasa needs."""
+        return RedisAddress.from_url(self.redis_url)
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
+        """Read settings from the environment (or a given mapping, for tests).
+
+        Raises:
+            SettingsError: a variable is set to something unusable; the message names it.
+        """
+        env = os.environ if environ is None else environ
+        rasa_port = _int(env, "RASA_PORT", DEFAULT_RASA_PORT)
+        settings = cls(
+            redis_url=env.get("REDIS_URL") or DEFAULT_REDIS_URL,
+            rasa_url=(env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+            rasa_port=rasa_port,
+            action_port=_int(env, "ACTION_PORT", DEFAULT_ACTION_PORT),
+            web_host=env.get("WEB_HOST") or DEFAULT_WEB_HOST,
+            web_port=_int(env, "WEB_PORT", DEFAULT_WEB_PORT),
+            tracker_expiry_seconds=_int(env, "TRACKER_EXPIRY_SECONDS", DEFAULT_TRACKER_EXPIRY_SECONDS),
+            rasa_timeout_seconds=float(_int(env, "RASA_TIMEOUT_SECONDS", int(DEFAULT_RASA_TIMEOUT_SECONDS))),
+            max_message_chars=_int(env, "MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
+            rasa_token=env.get("RASA_TOKEN") or None,
+        )
+        settings.redis  # parse now, so a bad REDIS_URL stops start-up with its name in the message
+        return settings
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from error
+    if value <= 0:
+        raise SettingsError(f"{name} must be greater than 0, got {value}")
+    return value

@@ -1,0 +1,290 @@
+"""Starting and stopping the local stack: Redis, the action server, the Rasa server and the web app.
+
+``make run`` and the integration tests both use this module, so what the tests exercise is what a developer runs.
+Each service runs in its own process group and is asked to die with us (``PR_SET_PDEATHSIG``), so Ctrl-C, a
+failed start or even a killed supervisor leaves no orphans holding ports.
+
+Errors::
+
+    StackError            a service could not be started (the message says which and how to fix it)
+    └── MissingProgram    a program we need is not installed
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Dict, IO, List, Optional
+
+from bot.settings import RedisAddress, Settings
+
+logger = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MODELS_DIR = PROJECT_DIR / "models"
+VAR_DIR = PROJECT_DIR / "var"
+LOOPBACK = "127.0.0.1"
+# Rasa needs 30-60 s to load a model on a small machine; give it room before calling the start a failure.
+RASA_START_TIMEOUT_SECONDS = 240.0
+SERVICE_START_TIMEOUT_SECONDS = 60.0
+STOP_GRACE_SECONDS = 10.0
+_PR_SET_PDEATHSIG = 1
+
+
+class StackError(RuntimeError):
+    """A service of the stack could not be started."""
+
+
+class MissingProgram(StackError):
+    """A program the stack needs is not installed."""
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def port_is_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=timeout):
+        return True
+    return False
+
+
+def redis_answers(address: RedisAddress, timeout: float = 1.0) -> bool:
+    """True when a Redis server answers PING at ``address`` (with its password, if any)."""
+    try:
+        with socket.create_connection((address.host, address.port), timeout=timeout) as sock:
+            if address.password:
+                sock.sendall(_resp("AUTH", address.password))
+                sock.recv(64)
+            sock.sendall(_resp("PING"))
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _resp(*words: str) -> bytes:
+    parts = [f"*{len(words)}\r\n".encode()]
+    for word in words:
+        data = word.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def latest_model(models_dir: Path = MODELS_DIR) -> Path:
+    """The newest trained model archive.
+
+    Raises:
+        StackError: no model has been trained yet.
+    """
+    models = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise StackError(f"No trained model in {models_dir}: run `make run` or `make test`, which train one.")
+    return models[-1]
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux to SIGTERM it when the supervisor dies, however it dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class Service:
+    """One running child process."""
+
+    name: str
+    process: subprocess.Popen
+    log: Optional[IO[bytes]] = None
+
+    def stop(self) -> None:
+        """SIGTERM the service's process group, then SIGKILL it if it lingers."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                logger.warning("%s did not stop in %.0f s; killing it", self.name, STOP_GRACE_SECONDS)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.log:
+            self.log.close()
+
+
+@dataclass
+class Stack:
+    """The running services, stopped in reverse order of starting."""
+
+    settings: Settings
+    log_dir: Optional[Path] = None  # None: children write to our stdout/stderr (make run); else one file each
+    services: List[Service] = field(default_factory=list)
+
+    @property
+    def web_url(self) -> str:
+        """Where the chat page is served."""
+        return f"http://{self.settings.web_host}:{self.settings.web_port}"
+
+    def start(self, *, redis_dir: Path, start_web: bool = True) -> "Stack":
+        """Start every service and wait until each answers; on any failure stop what was started and raise."""
+        try:
+            self._ensure_redis(redis_dir)
+            self._spawn(
+                "action server",
+                [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.settings.action_port)],
+                ready_url=f"http://{LOOPBACK}:{self.settings.action_port}/health",
+                timeout=SERVICE_START_TIMEOUT_SECONDS,
+            )
+            self._spawn("Rasa server", self._rasa_command(), ready_url=f"{self.settings.rasa_url}/",
+                        timeout=RASA_START_TIMEOUT_SECONDS)
+            if start_web:
+                self._spawn("web app", [sys.executable, "-m", "bot.web"], ready_url=f"{self.web_url}/healthz",
+                            timeout=SERVICE_START_TIMEOUT_SECONDS, ready_statuses=(200, 503))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every service, newest first."""
+        while self.services:
+            service = self.services.pop()
+            logger.info("stopping %s", service.name)
+            service.stop()
+
+    def first_exited(self) -> Optional[Service]:
+        """A service that has exited on its own, if any (the supervisor then stops the rest)."""
+        return next((s for s in self.services if s.process.poll() is not None), None)
+
+    def child_env(self) -> Dict[str, str]:
+        """The environment every child gets: ours, plus what endpoints.yml and the web app read."""
+        redis = self.settings.redis
+        env = dict(os.environ)
+        env.update(
+            REDIS_URL=redis.url,
+            REDIS_HOST=redis.host,
+            REDIS_PORT=str(redis.port),
+            REDIS_DB=str(redis.db),
+            REDIS_PASSWORD=redis.password,
+            TRACKER_EXPIRY_SECONDS=str(self.settings.tracker_expiry_seconds),
+            ACTION_ENDPOINT_URL=f"http://{LOOPBACK}:{self.settings.action_port}/webhook",
+            RASA_URL=self.settings.rasa_url,
+            WEB_HOST=self.settings.web_host,
+            WEB_PORT=str(self.settings.web_port),
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def _rasa_command(self) -> List[str]:
+        command = [
+            sys.executable, "-m", "rasa", "run",
+            "--model", str(latest_model()),
+            "--interface", LOOPBACK,
+            "--port", str(self.settings.rasa_port),
+            "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml",
+        ]
+        if self.settings.rasa_token:
+            # The HTTP API (tracker edits, model swaps) is only ever on behind a token.
+            command += ["--enable-api", "--auth-token", self.settings.rasa_token]
+        return command
+
+    def _ensure_redis(self, redis_dir: Path) -> None:
+        address = self.settings.redis
+        if redis_answers(address):
+            logger.info("using the Redis server at %s:%s", address.host, address.port)
+            return
+        if address.host not in (LOOPBACK, "localhost"):
+            raise StackError(f"REDIS_URL points to {address.host}:{address.port}, but no Redis answers there.")
+        server = shutil.which("redis-server")
+        if not server:
+            raise MissingProgram(
+                "redis-server is not installed: install it (Debian/Ubuntu: `sudo apt-get install -y redis-server`; "
+                "macOS: `brew install redis`) or set REDIS_URL to a running Redis."
+            )
+        if port_is_open(LOOPBACK, address.port):
+            raise StackError(f"Port {address.port} is taken by something that is not Redis: set REDIS_URL.")
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            server, "--bind", LOOPBACK, "--port", str(address.port), "--dir", str(redis_dir),
+            "--appendonly", "yes", "--save", "", "--protected-mode", "yes",
+        ]
+        if address.password:
+            command += ["--requirepass", address.password]
+        self._spawn("Redis", command, ready=lambda: redis_answers(address), timeout=SERVICE_START_TIMEOUT_SECONDS)
+
+    def _spawn(
+        self,
+        name: str,
+        command: List[str],
+        *,
+        timeout: float,
+        ready_url: Optional[str] = None,
+        ready=None,
+        ready_statuses=(200,),
+    ) -> None:
+        log = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = open(self.log_dir / f"{name.replace(' ', '-').lower()}.log", "ab")
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_DIR,
+            env=self.child_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        service = Service(name=name, process=process, log=log)
+        self.services.append(service)
+        check = ready or (lambda: _http_status(ready_url) in ready_statuses)
+        deadline = time.monotonic() + timeout
+        while not check():
+            if process.poll() is not None:
+                where = f" (see {log.name})" if log else ""
+                raise StackError(f"{name} exited with code {process.returncode} while starting{where}")
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} did not answer within {timeout:.0f} s")
+            time.sleep(0.5)
+        logger.info("%s is up", name)
+
+
+def _http_status(url: str) -> Optional[int]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (OSError, ValueError):
+        return None
+
+
+def settings_with_free_ports(settings: Settings) -> Settings:
+    """A copy of ``settings`` whose services all listen on free loopback ports (for tests)."""
+    rasa_port = free_port()
+    return replace(
+        settings,
+        redis_url=f"redis://{LOOPBACK}:{free_port()}/0",
+        rasa_port=rasa_port,
+        rasa_url=f"http://{LOOPBACK}:{rasa_port}",
+        action_port=free_port(),
+        web_host=LOOPBACK,
+        web_port=free_port(),
+    )

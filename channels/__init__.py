@@ -1,0 +1,1 @@
+"""Rasa input/output channels (SMS, Telegram) and the shared rendering of replies."""

@@ -1,0 +1,82 @@
+"""One running stack per test session: its own Redis on a free port, the action server, the Rasa server (loaded
+once, 30-60 s) and the web app. Integration tests share it; unit tests never touch it.
+
+Logs of every service go to ``var/test-logs/`` so a failure can be read after the run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator, List
+
+import pytest
+import redis
+
+from bot.settings import Settings
+from bot.stack import VAR_DIR, Stack, latest_model, settings_with_free_ports
+
+
+def _require(program_ok: bool, reason: str) -> None:
+    if not program_ok:
+        pytest.fail(reason, pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The running stack, started once for the whole session."""
+    _require(shutil.which("redis-server") is not None,
+             "redis-server is not installed (apt-get install -y redis-server); .ci/run installs it")
+    latest_model()  # a clear error if nothing was trained
+    settings = settings_with_free_ports(Settings.from_env({}))
+    running = Stack(settings, log_dir=VAR_DIR / "test-logs")
+    running.start(redis_dir=tmp_path_factory.mktemp("redis"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def rasa_url(stack: Stack) -> str:
+    """Base URL of the running Rasa server."""
+    return stack.settings.rasa_url
+
+
+@pytest.fixture(scope="session")
+def web_url(stack: Stack) -> str:
+    """Base URL of the running web app (chat page)."""
+    return stack.web_url
+
+
+@pytest.fixture
+def redis_client(stack: Stack) -> Iterator[redis.Redis]:
+    """A client of the session's Redis, to look at what the stack stored."""
+    client = redis.Redis.from_url(stack.settings.redis.url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def sender() -> str:
+    """A fresh conversation id, so tests never see each other's context."""
+    return "test-" + uuid.uuid4().hex
+
+
+Ask = Callable[[str], List[dict]]
+
+
+@pytest.fixture
+def ask(rasa_url: str, sender: str) -> Ask:
+    """Send one message to the Rasa REST channel as ``sender`` and return the bot's messages."""
+
+    def _ask(text: str) -> List[dict]:
+        body = json.dumps({"sender": sender, "message": text}).encode()
+        request = urllib.request.Request(f"{rasa_url}/webhooks/rest/webhook", body,
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"[]")
+
+    return _ask
+

@@ -1,0 +1,167 @@
+"""The web chat page in a real browser (Debian's Chromium via playwright) against the running web app and Rasa.
+
+Needs a ``web_url`` fixture (from ``tests/integration/conftest.py``) giving the base URL of a running web app. The
+tests use playwright's sync API, so that app must run in another process or thread, not on this test's event loop.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Iterator, List
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+# No sandbox: the tests run as root in a container. The rest stop Chromium calling home (the network is local only).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1024, "height": 768}
+NARROW = {"width": 320, "height": 640}
+# Rasa's first answer after start-up can be slow (model warm-up, action server), hence the long wait for replies.
+REPLY_TIMEOUT_MS = 60_000
+GREETING = "hello"
+QUESTION = "what is HAF"
+BLOCKING_IMPACTS = {"serious", "critical"}
+# Enough to pass the conversation log and the links and buttons of a few replies on the way to the message box.
+MAX_TABS = 40
+
+BOT_MESSAGES = "#chat-log .msg--bot"
+USER_MESSAGES = "#chat-log .msg--user"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module; each test gets its own context, so its own sessionStorage and sender id."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _open_page(browser: Browser, web_url: str, viewport: Dict[str, int]) -> Iterator[Page]:
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(web_url + "/")
+    # The welcome line is added by chat.js, so seeing it means the script loaded and ran.
+    expect(page.locator(BOT_MESSAGES).first).to_contain_text("EHC needs assessments")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, web_url: str) -> Iterator[Page]:
+    """The chat page at desktop width, welcome line shown."""
+    yield from _open_page(browser, web_url, DESKTOP)
+
+
+@pytest.fixture
+def narrow_page(browser: Browser, web_url: str) -> Iterator[Page]:
+    """The chat page at 320 px, the narrowest width WCAG asks us to support without sideways scrolling."""
+    yield from _open_page(browser, web_url, NARROW)
+
+
+def _tab_to_message_box(page: Page) -> None:
+    """Reach the message box with the Tab key alone, as a keyboard user would."""
+    for _ in range(MAX_TABS):
+        if page.evaluate("document.activeElement && document.activeElement.id") == "chat-input":
+            return
+        page.keyboard.press("Tab")
+    pytest.fail("The message box could not be reached with the Tab key")
+
+
+def _ask_by_keyboard(page: Page, question: str) -> Locator:
+    """Type a question and press Enter; return the assistant's first new message once it appears."""
+    replies_before = page.locator(BOT_MESSAGES).count()
+    _tab_to_message_box(page)
+    page.keyboard.type(question)
+    page.keyboard.press("Enter")
+    expect(page.locator(USER_MESSAGES).last).to_have_text(re.compile(re.escape(question)))
+    reply = page.locator(BOT_MESSAGES).nth(replies_before)
+    expect(reply).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    return reply
+
+
+def _serious_violations(page: Page) -> List[Dict[str, Any]]:
+    """Run axe-core on the page and keep the violations that block people: impact serious or critical."""
+    results = Axe().run(page)
+    return [
+        {"id": violation["id"], "impact": violation["impact"], "nodes": [n["target"] for n in violation["nodes"]]}
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING_IMPACTS
+    ]
+
+
+def _has_no_sideways_scroll(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def test_keyboard_question_gets_a_reply(page: Page) -> None:
+    """Typing "what is HAF" and pressing Enter, with no mouse, brings an answer that says HAF is free."""
+    reply = _ask_by_keyboard(page, QUESTION)
+
+    expect(reply).to_contain_text(re.compile("free", re.IGNORECASE), timeout=REPLY_TIMEOUT_MS)
+    expect(page.locator("#chat-status")).to_have_text("")  # "typing…" has gone
+    expect(page.locator("#chat-input")).to_be_focused()  # ready for the next question
+
+
+def test_no_serious_accessibility_violations(page: Page) -> None:
+    """axe-core finds nothing serious or critical, on the fresh page and with a reply (links, buttons) shown."""
+    assert _serious_violations(page) == []
+
+    _ask_by_keyboard(page, QUESTION)
+
+    assert _serious_violations(page) == []
+
+
+def test_page_fits_320px_without_sideways_scroll(narrow_page: Page) -> None:
+    """At 320 px nothing scrolls sideways and the message box and Send button are fully on screen, reply or not."""
+    page = narrow_page
+    for when in ("before a reply", "after a reply"):
+        assert _has_no_sideways_scroll(page), f"horizontal scroll at 320 px {when}"
+        for element in (page.get_by_label("Your message"), page.get_by_role("button", name="Send")):
+            expect(element).to_be_visible()
+            expect(element).to_be_in_viewport()
+            box = element.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"], when
+        if when == "before a reply":
+            _ask_by_keyboard(page, QUESTION)
+
+
+def test_interactive_elements_show_a_focus_outline(page: Page) -> None:
+    """Keyboard users can see where they are: the message box and the Send button draw an outline when focused."""
+    _tab_to_message_box(page)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+    for element in (page.locator("#chat-input"), page.locator("#chat-send")):
+        element.focus()
+        style = element.evaluate("e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth]")
+        assert style[0] != "none" and style[1] != "0px", style
+
+
+def test_reply_buttons_are_real_buttons(page: Page) -> None:
+    """Choices in a reply are <button>s; pressing one shows its title as the user's message and gets an answer."""
+    _ask_by_keyboard(page, GREETING)  # the greeting offers the topics as buttons
+    choices = page.locator("#chat-log .msg--bot .msg__buttons > *")
+    expect(choices.first).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+
+    tags = choices.evaluate_all("nodes => nodes.map(n => n.tagName)")
+    assert set(tags) == {"BUTTON"}
+
+    first = choices.first
+    title = first.inner_text()
+    replies_before = page.locator(BOT_MESSAGES).count()
+    first.focus()
+    page.keyboard.press("Enter")
+
+    expect(page.locator(USER_MESSAGES).last).to_have_text(re.compile(re.escape(title)))
+    expect(page.locator(BOT_MESSAGES).nth(replies_before)).to_be_visible(timeout=REPLY_TIMEOUT_MS)

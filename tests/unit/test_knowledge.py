@@ -1,0 +1,129 @@
+"""The knowledge files: every topic answered, short enough for SMS, key fact first, every fact sourced. Issue #2."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.knowledge import KnowledgeError, load_knowledge
+
+SMS_LIMIT = 320  # two SMS segments
+KNOWLEDGE = load_knowledge()
+SHARED_FACTS = Path(__file__).resolve().parents[3] / "shared" / "facts" / "domain-facts.md"
+
+# The key fact each topic's FIRST message must carry (what a family needs before anything else).
+KEY_FACT = {
+    "funding_overview": r"2-year-olds.*3- and 4-year-olds.*Working parents",
+    "funding_2yo": r"2-year-old can get 15 free hours",
+    "funding_universal": r"All 3- and 4-year-olds get 15 free hours",
+    "funding_30h": r"up to 30 free hours",
+    "funding_codes": r"11-digit eligibility code.*reconfirm every 3 months",
+    "funding_start": r"term after your child's birthday",
+    "funding_send_support": r"Disability Access Fund.*SEN Inclusion Fund",
+    "funding_charges": r"must not make paying for extras a condition",
+    "ehc_what_is": r"EHC plan \(Education, Health and Care plan\)",
+    "ehc_request": r"ask the council for an EHC needs assessment yourself",
+    "ehc_timescales": r"6 weeks.*16 weeks.*20 weeks",
+    "ehc_refusal_appeal": r"appeal to the SEND Tribunal.*mediation adviser within 2 months",
+    "ehc_draft_plan": r"at least 15 days",
+    "ehc_review": r"annual review at least every 12 months",
+    "ehc_advice": r"SENDIASS",
+    "ehc_personal_budget": r"personal budget",
+    "haf_eligibility": r"free holiday clubs.*free school meals",
+    "haf_booking": r"My Account.*HAF code",
+    "haf_send_access": r"reasonable adjustments",
+    "safeguarding": r"call 999.*Childline.*0800 1111",
+    "out_of_scope": r"I can only help with",
+    "human_handoff": r"SEND team on 024 7683 1614",
+    "give_feedback": r"Thank you for telling us",
+}
+# Content that belongs to one group of topics only (a funding answer must not talk about tribunals).
+GROUP_SIGNATURES = {
+    "funding": r"\b(15|30) (funded )?hours\b|eligibility code",
+    "ehc": r"\b20 weeks\b|Tribunal",
+    "haf": r"HAF code|Holiday Activities and Food",
+    "safeguarding": r"0800 1111|Childline|85258",
+}
+
+
+def _domain_intents(project_dir: Path) -> set:
+    return set(yaml.safe_load((project_dir / "domain.yml").read_text())["intents"])
+
+
+def test_every_answered_topic_is_an_intent_and_has_a_key_fact(project_dir: Path) -> None:
+    """No answer is orphaned and none is unchecked."""
+    assert set(KNOWLEDGE.topics) <= _domain_intents(project_dir)
+    assert set(KNOWLEDGE.topics) == set(KEY_FACT)
+
+
+def test_every_rule_sending_action_answer_question_has_an_answer(project_dir: Path) -> None:
+    """A rule that routes an intent to the answer action must find an answer written for it."""
+    rules = yaml.safe_load((project_dir / "data" / "rules.yml").read_text())["rules"]
+    routed = {r["steps"][0]["intent"] for r in rules if r["steps"][1].get("action") == "action_answer_question"}
+    assert routed <= set(KNOWLEDGE.topics)
+
+
+@pytest.mark.parametrize("topic", KNOWLEDGE.topics)
+def test_answer_is_sms_sized_and_leads_with_the_key_fact(topic: str) -> None:
+    """Each message fits two SMS segments, and the first carries the key fact."""
+    messages = KNOWLEDGE.answer(topic)
+    assert all(len(m) <= SMS_LIMIT for m in messages), [len(m) for m in messages]
+    assert re.search(KEY_FACT[topic], messages[0], re.S), messages[0]
+    assert "{" not in "".join(messages)
+
+
+@pytest.mark.parametrize("topic", KNOWLEDGE.topics)
+def test_answer_stays_on_its_own_topic_group(topic: str) -> None:
+    """A nursery answer never carries tribunal or Childline content, and so on."""
+    text = "\n".join(KNOWLEDGE.answer(topic))
+    own = next((g for g in GROUP_SIGNATURES if topic.startswith(g)), topic)
+    for group, signature in GROUP_SIGNATURES.items():
+        if group != own:
+            assert not re.search(signature, text, re.I), f"{topic} carries {group} content"
+
+
+@pytest.mark.parametrize("topic", [t for t in KNOWLEDGE.topics if t.startswith(("funding", "ehc", "haf"))])
+def test_family_answers_link_the_official_page(topic: str) -> None:
+    """Every family answer carries a link to the official page, so the family can check it."""
+    assert "https://" in " ".join(KNOWLEDGE.answer(topic))
+
+
+def test_answers_are_plain_text_without_emoji() -> None:
+    """Our own texts stay in the GSM character set's spirit: one emoji makes an SMS cost twice as much."""
+    for topic in KNOWLEDGE.topics:
+        for message in KNOWLEDGE.answer(topic):
+            assert all(ord(ch) < 0x2000 for ch in message), (topic, message)
+
+
+@pytest.mark.skipif(not SHARED_FACTS.exists(), reason="../shared/facts/domain-facts.md is not beside the checkout")
+def test_every_fact_is_traceable_to_the_facts_reference() -> None:
+    """Never invent a fact: every value we state appears in shared/facts/domain-facts.md."""
+    reference = SHARED_FACTS.read_text(encoding="utf-8").replace("–", "-")
+    for name, fact in KNOWLEDGE.facts.items():
+        value = fact.value
+        if name == "funding_start_table":
+            # Stated as sentences; its dates are the reference's table rows.
+            for date in re.findall(r"\d+ \w+", value):
+                assert date in reference, (name, date)
+            continue
+        core = re.sub(r"^https?://(www\.)?", "", value).split(" (")[0].rstrip("/")
+        assert core in reference, (name, core)
+
+
+def test_a_typo_in_a_placeholder_stops_loading(tmp_path: Path) -> None:
+    """An answer naming a missing fact is caught at start-up, not in front of a family."""
+    (tmp_path / "facts.yml").write_text("facts:\n  a:\n    value: '1'\n    source: https://example.org\n")
+    (tmp_path / "answers.yml").write_text("answers:\n  t:\n    - 'It is {b}.'\n")
+    with pytest.raises(KnowledgeError, match="unknown fact"):
+        load_knowledge(tmp_path)
+
+
+def test_a_fact_without_a_source_is_refused(tmp_path: Path) -> None:
+    """Every fact must say where it came from."""
+    (tmp_path / "facts.yml").write_text("facts:\n  a:\n    value: '1'\n")
+    (tmp_path / "answers.yml").write_text("answers:\n  t:\n    - 'x'\n")
+    with pytest.raises(KnowledgeError, match="source"):
+        load_knowledge(tmp_path)
