@@ -38,6 +38,7 @@ class Knowledge:
 
     facts: Mapping[str, Fact]
     templates: Mapping[str, Tuple[str, ...]]  # topic -> message templates, in the order they are sent
+    titles: Mapping[str, str]  # topic -> short name for a button or a numbered SMS menu
 
     @property
     def topics(self) -> List[str]:
@@ -61,13 +62,13 @@ def load_knowledge(directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         KnowledgeError: a file is missing or malformed, or an answer uses an unknown fact.
     """
     facts = _load_facts(_read_yaml(directory / FACTS_FILE, "facts"))
-    templates = _load_templates(_read_yaml(directory / ANSWERS_FILE, "answers"))
+    templates, titles = _load_answers(_read_yaml(directory / ANSWERS_FILE, "answers"))
     for topic, messages in templates.items():
         for message in messages:
             unknown = _placeholders(message) - facts.keys()
             if unknown:
                 raise KnowledgeError(f"answer {topic!r} uses unknown fact(s): {', '.join(sorted(unknown))}")
-    return Knowledge(facts=facts, templates=templates)
+    return Knowledge(facts=facts, templates=templates, titles=titles)
 
 
 def _read_yaml(path: Path, top_key: str) -> dict:
@@ -90,13 +91,18 @@ def _load_facts(raw: dict) -> Dict[str, Fact]:
     return facts
 
 
-def _load_templates(raw: dict) -> Dict[str, Tuple[str, ...]]:
-    templates = {}
-    for topic, messages in raw.items():
+def _load_answers(raw: dict) -> Tuple[Dict[str, Tuple[str, ...]], Dict[str, str]]:
+    templates, titles = {}, {}
+    for topic, entry in raw.items():
+        messages = entry.get("messages") if isinstance(entry, dict) else None
+        title = entry.get("title") if isinstance(entry, dict) else None
+        if not isinstance(title, str) or not title.strip():
+            raise KnowledgeError(f"answer {topic!r} needs a title")
         if not isinstance(messages, list) or not messages or not all(isinstance(m, str) for m in messages):
-            raise KnowledgeError(f"answer {topic!r} must be a non-empty list of messages")
+            raise KnowledgeError(f"answer {topic!r} needs a non-empty list of messages")
         templates[topic] = tuple(" ".join(m.split()) for m in messages)
-    return templates
+        titles[topic] = title.strip()
+    return templates, titles
 
 
 def _placeholders(template: str) -> set:

@@ -263,7 +263,7 @@ class Stack:
             if time.monotonic() > deadline:
                 raise StackError(f"{name} did not answer within {timeout:.0f} s")
             time.sleep(0.5)
-        logger.info("%s is up", name)
+        logger.info("%s is up (pid %s)", name, process.pid)
 
 
 def _http_status(url: str) -> Optional[int]:

@@ -1,7 +1,9 @@
 """A Rasa NLU component that forces the ``safeguarding`` intent when a message discloses harm or risk.
 
 It runs last in the pipeline, after the FallbackClassifier, so a disclosure wins over a low-confidence fallback and
-over any other intent. Rules then send the emergency routes whatever the conversation was doing.
+over any other intent. It also rescues a disclosure the fallback would hide: when the classifier's best guess was
+``safeguarding`` but below the fallback threshold. Rules then send the emergency routes whatever the conversation
+was doing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.safeguarding import DisclosureDetector
 
 SAFEGUARDING_INTENT = "safeguarding"
+FALLBACK_INTENT = "nlu_fallback"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -50,8 +53,35 @@ class SafeguardingOverride(GraphComponent):
         for message in messages:
             text: Optional[str] = message.get(TEXT)
             if text and self._detector.is_disclosure(text):
-                intent = {INTENT_NAME_KEY: SAFEGUARDING_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-                ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != SAFEGUARDING_INTENT]
-                message.set(INTENT, intent, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+                self._force_safeguarding(message, confidence=1.0)
+            elif self._fallback_hid_safeguarding(message):
+                # Missing a disclosure costs far more than a gentle false alarm: when the classifier's best guess
+                # was a disclosure but too unsure for the fallback threshold, answer it as one anyway.
+                self._force_safeguarding(message, confidence=_top_classified(message)[PREDICTED_CONFIDENCE_KEY])
         return messages
+
+    @staticmethod
+    def _fallback_hid_safeguarding(message: Message) -> bool:
+        intent = message.get(INTENT) or {}
+        if intent.get(INTENT_NAME_KEY) != FALLBACK_INTENT:
+            return False
+        return _top_classified(message).get(INTENT_NAME_KEY) == SAFEGUARDING_INTENT
+
+    @staticmethod
+    def _force_safeguarding(message: Message, confidence: float) -> None:
+        intent = {INTENT_NAME_KEY: SAFEGUARDING_INTENT, PREDICTED_CONFIDENCE_KEY: confidence}
+        ranking = [
+            entry
+            for entry in message.get(INTENT_RANKING_KEY) or []
+            if entry.get(INTENT_NAME_KEY) not in (SAFEGUARDING_INTENT, FALLBACK_INTENT)
+        ]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+
+
+def _top_classified(message: Message) -> dict:
+    """The classifier's own best guess, skipping the fallback entry the FallbackClassifier puts first."""
+    for entry in message.get(INTENT_RANKING_KEY) or []:
+        if entry.get(INTENT_NAME_KEY) != FALLBACK_INTENT:
+            return entry
+    return {}

@@ -265,7 +265,7 @@ async def _ask_rasa(session: aiohttp.ClientSession, settings: Settings, chat: Ch
 
     Raises:
         RasaUnavailable: Rasa could not be reached, timed out, answered with a status other than 200, or its body
-            was not a JSON list.
+            was not a JSON list of at least one message.
     """
     timeout = aiohttp.ClientTimeout(total=settings.rasa_timeout_seconds)
     payload = {"sender": chat.sender, "message": chat.message}
@@ -283,6 +283,10 @@ async def _ask_rasa(session: aiohttp.ClientSession, settings: Settings, chat: Ch
         raise RasaUnavailable("Rasa's answer was not JSON") from error
     if not isinstance(replies, list):
         raise RasaUnavailable(f"Rasa's answer was a JSON {type(replies).__name__}, not a list")
+    if not replies:
+        # Our assistant answers every message. Rasa's REST channel swallows its own failures (Redis down, action
+        # server down) and answers 200 with no messages, which a family would read as being ignored.
+        raise RasaUnavailable("Rasa answered with no messages")
     return replies
 
 

@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.fallback import ActionSuggestTopics
 from actions.knowledge import ActionAnswerQuestion
 from actions.safeguarding import ActionSafeguarding
 
@@ -48,3 +49,45 @@ async def test_safeguarding_sends_routes_and_leaves_any_form(active_loop, expect
     events = await ActionSafeguarding().run(dispatcher, _tracker("safeguarding", active_loop=active_loop), {})
     assert events == expected
     assert "call 999" in dispatcher.messages[0]["text"] and "0800 1111" in dispatcher.messages[0]["text"]
+
+
+async def test_an_unsure_message_gets_the_likeliest_topics_and_a_person() -> None:
+    """Two-stage fallback: the top topics as buttons, never safeguarding or small talk, and always a person."""
+    tracker = _tracker("nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "funding_30h", "confidence": 0.34},
+        {"name": "safeguarding", "confidence": 0.2},
+        {"name": "funding_2yo", "confidence": 0.2},
+        {"name": "greet", "confidence": 0.15},
+        {"name": "haf_booking", "confidence": 0.01},
+    ]
+    dispatcher = CollectingDispatcher()
+    await ActionSuggestTopics().run(dispatcher, tracker, {})
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_suggest_topics"
+    assert [b["payload"] for b in message["buttons"]] == ["/funding_30h", "/funding_2yo", "/human_handoff"]
+    assert message["buttons"][0]["title"] == "Hours for working parents"
+
+
+async def test_an_unsure_message_with_no_likely_topic_asks_to_rephrase() -> None:
+    """Nothing plausible to offer: ask to rephrase (with the topic menu from the response)."""
+    tracker = _tracker("nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.4}]
+    dispatcher = CollectingDispatcher()
+    await ActionSuggestTopics().run(dispatcher, tracker, {})
+    assert dispatcher.messages[0]["response"] == "utter_default"
+
+
+async def test_an_unsure_message_that_looks_off_topic_gets_the_signpost() -> None:
+    """Unsure, but most like another council service: explain what I help with and point to coventry.gov.uk."""
+    tracker = _tracker("nlu_fallback")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "out_of_scope", "confidence": 0.3},
+        {"name": "ehc_personal_budget", "confidence": 0.12},
+    ]
+    dispatcher = CollectingDispatcher()
+    await ActionSuggestTopics().run(dispatcher, tracker, {})
+    assert "I can only help with" in dispatcher.messages[0]["text"]
+    assert "coventry.gov.uk" in dispatcher.messages[0]["text"]

@@ -91,6 +91,13 @@ def test_family_answers_link_the_official_page(topic: str) -> None:
     assert "https://" in " ".join(KNOWLEDGE.answer(topic))
 
 
+@pytest.mark.parametrize("topic", KNOWLEDGE.topics)
+def test_topic_titles_fit_a_button_and_state_no_figures(topic: str) -> None:
+    """Titles label buttons and SMS menu lines: short, and free of amounts or deadlines that could go stale."""
+    title = KNOWLEDGE.titles[topic]
+    assert len(title) <= 30 and not re.search(r"£|\d+ (hours|weeks|days)|\d{2,}", title), title
+
+
 def test_answers_are_plain_text_without_emoji() -> None:
     """Our own texts stay in the GSM character set's spirit: one emoji makes an SMS cost twice as much."""
     for topic in KNOWLEDGE.topics:
@@ -116,7 +123,7 @@ def test_every_fact_is_traceable_to_the_facts_reference() -> None:
 def test_a_typo_in_a_placeholder_stops_loading(tmp_path: Path) -> None:
     """An answer naming a missing fact is caught at start-up, not in front of a family."""
     (tmp_path / "facts.yml").write_text("facts:\n  a:\n    value: '1'\n    source: https://example.org\n")
-    (tmp_path / "answers.yml").write_text("answers:\n  t:\n    - 'It is {b}.'\n")
+    (tmp_path / "answers.yml").write_text("answers:\n  t:\n    title: T\n    messages:\n      - 'It is {b}.'\n")
     with pytest.raises(KnowledgeError, match="unknown fact"):
         load_knowledge(tmp_path)
 
@@ -124,6 +131,6 @@ def test_a_typo_in_a_placeholder_stops_loading(tmp_path: Path) -> None:
 def test_a_fact_without_a_source_is_refused(tmp_path: Path) -> None:
     """Every fact must say where it came from."""
     (tmp_path / "facts.yml").write_text("facts:\n  a:\n    value: '1'\n")
-    (tmp_path / "answers.yml").write_text("answers:\n  t:\n    - 'x'\n")
+    (tmp_path / "answers.yml").write_text("answers:\n  t:\n    title: T\n    messages:\n      - 'x'\n")
     with pytest.raises(KnowledgeError, match="source"):
         load_knowledge(tmp_path)

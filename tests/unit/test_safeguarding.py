@@ -64,3 +64,27 @@ def test_an_empty_patterns_file_is_refused(tmp_path) -> None:
     path.write_text("patterns: []\n")
     with pytest.raises(ValueError):
         DisclosureDetector.from_file(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my sister's kids keep getting left on their own for days and there's never any food in the house",
+        "we get left home alone every night",
+        "the baby isn't being fed",
+    ],
+    ids=["left-for-days", "home-alone-nightly", "not-fed"],
+)
+def test_neglect_matches(text: str) -> None:
+    """Neglect is harm too: a child left alone or unfed gets the routes at once."""
+    assert DETECTOR.is_disclosure(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["can the nursery leave him on his own for a nap", "is there food at the holiday club", "does the club give food"],
+    ids=["nap", "club-food", "club-meal"],
+)
+def test_everyday_food_and_alone_questions_are_no_false_alarm(text: str) -> None:
+    """Ordinary questions about meals and supervision are not neglect."""
+    assert not DETECTOR.is_disclosure(text)

@@ -150,8 +150,8 @@ async def test_chat_accepts_a_message_of_exactly_the_limit(client: TestClient, f
     assert fake_rasa.received == [{"sender": SENDER, "message": message}]
 
 
-async def test_chat_returns_an_empty_reply_list_as_is(client: TestClient, fake_rasa: FakeRasa) -> None:
-    """Rasa may answer with no messages at all; that is a valid answer, not a failure."""
+async def test_an_empty_reply_list_is_a_failure_not_silence(client: TestClient, fake_rasa: FakeRasa) -> None:
+    """Rasa answers 200 with no messages when it failed inside (e.g. Redis down); the family must not be ignored."""
 
     async def no_replies(request: web.Request) -> web.Response:
         return web.json_response([])
@@ -160,8 +160,8 @@ async def test_chat_returns_an_empty_reply_list_as_is(client: TestClient, fake_r
 
     response = await client.post("/api/chat", json={"sender": SENDER, "message": "hello"})
 
-    assert response.status == 200
-    assert await response.json() == []
+    assert response.status == 503
+    assert await response.json() == {"error": ERROR_RASA_UNAVAILABLE}
 
 
 # --- bad input --------------------------------------------------------------------------------------------------
