@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Dict, List, Text
+import re
+from typing import Any, Dict, List, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.dates import FundingPeriod, load_funding_periods
 from bot.knowledge import Knowledge, load_knowledge
 
 logger = logging.getLogger(__name__)
 
 FALLBACK_RESPONSE = "utter_default"
+LAST_TOPIC = "last_topic"
+# A follow-up is short and starts like one; the alternative topic must still be a plausible reading of it.
+FOLLOW_UP_START = re.compile(r"^(what about|how about|and if|and what|and for|what if|and\b|also\b|if we)")
+FOLLOW_UP_MAX_WORDS = 12
+FOLLOW_UP_MIN_CONFIDENCE = 0.02
 
 
 @functools.lru_cache(maxsize=1)
@@ -23,19 +30,37 @@ def knowledge() -> Knowledge:
     return load_knowledge()
 
 
-def send_answer(dispatcher: CollectingDispatcher, topic: str) -> bool:
-    """Send the answer for ``topic`` as separate messages; False when no answer is written for it."""
+@functools.lru_cache(maxsize=1)
+def periods() -> Tuple[FundingPeriod, ...]:
+    """The council's funding periods, loaded once per process."""
+    return load_funding_periods()
+
+
+def send_answer(dispatcher: CollectingDispatcher, topic: str, **values: str) -> bool:
+    """Send the answer for ``topic`` (with any per-family ``values``) as separate messages.
+
+    Returns:
+        False when no answer is written for ``topic``.
+    """
     try:
-        messages = knowledge().answer(topic)
+        messages = knowledge().answer(topic, **values)
     except KeyError:
+        logger.warning("no answer %r, or a value it needs is missing", topic)
         return False
-    for text in messages:
-        dispatcher.utter_message(text=text)
+    buttons = knowledge().buttons(topic)
+    for index, text in enumerate(messages):
+        last = index == len(messages) - 1
+        dispatcher.utter_message(text=text, buttons=buttons if last and buttons else None)
     return True
 
 
 class ActionAnswerQuestion(Action):
-    """Answers the topic named by the user's intent (``funding_2yo``, ``ehc_review``, ...)."""
+    """Answers the topic named by the user's intent (``funding_2yo``, ``ehc_review``, ...).
+
+    A short follow-up ("what about if we're on universal credit?") is read in the context of the last answer: if the
+    model's best guess is from another group of topics but a topic from the last group is a close alternative, that
+    one is answered. Answering a question also ends any form the family was in: they have moved on.
+    """
 
     def name(self) -> Text:
         return "action_answer_question"
@@ -43,9 +68,40 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        topic = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        topic = _topic_in_context(tracker)
         if not send_answer(dispatcher, topic):
             # A rule sent an intent here that has no written answer: say so gently rather than stay silent.
             logger.warning("no answer written for topic %r (sender %s)", topic, tracker.sender_id)
             dispatcher.utter_message(response=FALLBACK_RESPONSE)
-        return []
+        events: List[EventType] = [SlotSet(LAST_TOPIC, topic)]
+        if tracker.active_loop_name:
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return events
+
+
+def topic_group(topic: str) -> str:
+    """``funding_2yo`` -> ``funding``: topics answered together share a group."""
+    return topic.split("_", 1)[0]
+
+
+def is_follow_up(text: str) -> bool:
+    """A short message that leans on the previous answer ("and if we both work?", "what about UC")."""
+    words = text.lower().split()
+    return 0 < len(words) <= FOLLOW_UP_MAX_WORDS and bool(FOLLOW_UP_START.match(text.lower().strip()))
+
+
+def _topic_in_context(tracker: Tracker) -> str:
+    intent = tracker.latest_message.get("intent") or {}
+    topic = intent.get("name") or ""
+    last = tracker.get_slot(LAST_TOPIC)
+    if not last or topic_group(topic) == topic_group(last) or not is_follow_up(tracker.latest_message.get("text") or ""):
+        return topic
+    for candidate in tracker.latest_message.get("intent_ranking") or []:
+        name = candidate.get("name") or ""
+        if (
+            topic_group(name) == topic_group(last)
+            and name in knowledge().titles
+            and (candidate.get("confidence") or 0) >= FOLLOW_UP_MIN_CONFIDENCE
+        ):
+            return name
+    return topic

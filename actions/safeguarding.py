@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import send_answer
@@ -27,4 +27,4 @@ class ActionSafeguarding(Action):
     ) -> List[EventType]:
         send_answer(dispatcher, SAFEGUARDING_TOPIC)
         # Leave any form or survey: the next message starts fresh, and nothing said here is kept as an answer.
-        return [ActiveLoop(None)] if tracker.active_loop_name else []
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] if tracker.active_loop_name else []

@@ -6,7 +6,7 @@ from typing import Optional
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionSuggestTopics
@@ -31,7 +31,7 @@ async def test_answer_question_sends_the_topic_answer() -> None:
     """The intent names the topic; its messages are sent in order."""
     dispatcher = CollectingDispatcher()
     events = await ActionAnswerQuestion().run(dispatcher, _tracker("ehc_draft_plan"), {})
-    assert events == []
+    assert events == [SlotSet("last_topic", "ehc_draft_plan")]
     assert "at least 15 days" in dispatcher.messages[0]["text"]
 
 
@@ -42,7 +42,11 @@ async def test_a_topic_without_an_answer_gets_the_rephrase_response() -> None:
     assert dispatcher.messages[0]["response"] == "utter_default"
 
 
-@pytest.mark.parametrize("active_loop, expected", [(None, []), ("some_form", [ActiveLoop(None)])], ids=["idle", "in-form"])
+@pytest.mark.parametrize(
+    "active_loop, expected",
+    [(None, []), ("some_form", [ActiveLoop(None), SlotSet("requested_slot", None)])],
+    ids=["idle", "in-form"],
+)
 async def test_safeguarding_sends_routes_and_leaves_any_form(active_loop, expected) -> None:
     """999 and Childline come first, and a running form is stopped."""
     dispatcher = CollectingDispatcher()

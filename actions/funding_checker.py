@@ -1,0 +1,198 @@
+"""The funded hours checker: a form that asks a few questions and tells the family what their child can get.
+
+The reply to the question just asked is read from its text first (a date of birth, "yes", "universal credit"), so
+an answer counts whatever the NLU model thought it was. Other answers ("we both work" while asked the date) are
+taken too, unless the message is clearly another question: "how do I appeal the EHCP decision?" must not fill
+"has an EHC plan". A reply that answers nothing is handled in one of two ways:
+  - another question (a topic the assistant answers, "stop", "start again", a disclosure): the form rejects the
+    turn and the rules answer that question, which ends the check;
+  - anything else ("banana", "hi"): the family tried to answer, so we say what we need and ask again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import clock
+from actions.knowledge import LAST_TOPIC, knowledge, periods, send_answer
+from bot.dates import BirthDate, parse_birth_date
+from bot.funding import (
+    UNSURE,
+    entitlements,
+    format_day,
+    is_school_age,
+    is_unsure,
+    parse_support_route,
+    parse_work_answer,
+    two_year_offer_still_ahead,
+)
+
+logger = logging.getLogger(__name__)
+
+FORM = "funding_checker_form"
+# ISO date; "~" in front when worked out from an age ("2 and a half"); UNKNOWN_BIRTH_DATE when skipped.
+BIRTH_DATE = "child_birth_date"
+APPROXIMATE_MARK = "~"
+PARENTS_WORK = "parents_work"
+SUPPORT_ROUTE = "support_route"
+CHECKER_SLOTS = (BIRTH_DATE, PARENTS_WORK, SUPPORT_ROUTE)
+UNKNOWN_BIRTH_DATE = "unknown"
+CHECKER_TOPIC = "check_funding"
+
+# Intents that mean "I'm asking something else now", not "here is my answer".
+CONTROL_INTENTS = frozenset({"safeguarding", "human_handoff", "stop", "start_again"})
+NOT_INTERRUPTIONS = frozenset({"out_of_scope", "give_feedback", "inform", "check_funding", "funding_overview"})
+INTERRUPTION_MIN_CONFIDENCE = 0.6
+
+NOT_UNDERSTOOD = {
+    BIRTH_DATE: "utter_not_understood_birth_date",
+    PARENTS_WORK: "utter_not_understood_yes_no",
+    SUPPORT_ROUTE: "utter_not_understood_support_route",
+}
+
+
+def birth_date_slot_value(parsed: BirthDate) -> str:
+    """How a parsed date of birth is kept in the slot."""
+    return (APPROXIMATE_MARK if parsed.approximate else "") + parsed.date.isoformat()
+
+
+def birth_date_from_slots(tracker: Tracker) -> Optional[date]:
+    """The child's date of birth the family gave earlier in this conversation, if any."""
+    value = tracker.get_slot(BIRTH_DATE)
+    if not value or value == UNKNOWN_BIRTH_DATE:
+        return None
+    try:
+        return date.fromisoformat(value.lstrip(APPROXIMATE_MARK))
+    except ValueError:
+        logger.warning("ignoring a malformed %s slot (sender %s)", BIRTH_DATE, tracker.sender_id)
+        return None
+
+
+def birth_date_is_approximate(tracker: Tracker) -> bool:
+    """True when the date of birth was worked out from an age, so dates may be a term out."""
+    return str(tracker.get_slot(BIRTH_DATE) or "").startswith(APPROXIMATE_MARK)
+
+
+def _is_disclosure(tracker: Tracker) -> bool:
+    """A disclosure is never read as an answer (and never kept): the safeguarding rule must answer it."""
+    return (tracker.latest_message.get("intent") or {}).get("name") == "safeguarding"
+
+
+def _is_interruption(tracker: Tracker) -> bool:
+    intent = tracker.latest_message.get("intent") or {}
+    name, confidence = intent.get("name"), intent.get("confidence") or 0.0
+    if name in CONTROL_INTENTS:
+        return True
+    answered_topic = name in knowledge().titles and name not in NOT_INTERRUPTIONS
+    return answered_topic and confidence >= INTERRUPTION_MIN_CONFIDENCE
+
+
+def _attempted(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> Dict[Text, Any]:
+    """The family answered the question just asked, but we could not read it: explain, and ask again."""
+    if tracker.get_slot("requested_slot") != slot or _is_interruption(tracker):
+        return {}
+    dispatcher.utter_message(response=NOT_UNDERSTOOD[slot])
+    return {slot: None}
+
+
+class ValidateFundingCheckerForm(FormValidationAction):
+    """Reads the checker's answers from free text, skips questions that do not apply, and handles bad input."""
+
+    def name(self) -> Text:
+        return "validate_funding_checker_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        """Ask about benefits only while the 2-year-old offer can still matter; stop asking for a school-age child."""
+        birth = birth_date_from_slots(tracker)
+        slots = list(domain_slots)
+        if birth and is_school_age(birth, clock.today()):
+            return [BIRTH_DATE]
+        if birth and not two_year_offer_still_ahead(birth, clock.today(), periods()):
+            slots.remove(SUPPORT_ROUTE)
+        return slots
+
+    async def extract_child_birth_date(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """A date of birth or an age anywhere in the message fills the slot (a later one corrects it)."""
+        text = tracker.latest_message.get("text") or ""
+        asked = tracker.get_slot("requested_slot") == BIRTH_DATE
+        if _is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
+            return {}
+        parsed = parse_birth_date(text, clock.today())
+        if parsed:
+            return {BIRTH_DATE: birth_date_slot_value(parsed)}
+        if asked and is_unsure(text):
+            return {BIRTH_DATE: UNKNOWN_BIRTH_DATE}
+        return _attempted(dispatcher, tracker, BIRTH_DATE)
+
+    async def extract_parents_work(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """ "yes"/"no" answer the question when it is asked; "we both work" counts at any time."""
+        asked = tracker.get_slot("requested_slot") == PARENTS_WORK
+        if _is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
+            return {}
+        value = parse_work_answer(tracker.latest_message.get("text") or "", asked=asked)
+        return {PARENTS_WORK: value} if value else _attempted(dispatcher, tracker, PARENTS_WORK)
+
+    async def extract_support_route(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Benefits, DLA or an EHC plan, "neither" or "not sure"."""
+        asked = tracker.get_slot("requested_slot") == SUPPORT_ROUTE
+        if _is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
+            return {}
+        value = parse_support_route(tracker.latest_message.get("text") or "", asked=asked)
+        return {SUPPORT_ROUTE: value} if value else _attempted(dispatcher, tracker, SUPPORT_ROUTE)
+
+
+class ActionStartFundingChecker(Action):
+    """Clears earlier answers (a family may check a second child) and says how the check works."""
+
+    def name(self) -> Text:
+        return "action_start_funding_checker"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        # The first reply must already answer: the key facts, then the offer to work out this child's dates.
+        send_answer(dispatcher, CHECKER_TOPIC)
+        return [SlotSet(slot, None) for slot in CHECKER_SLOTS] + [SlotSet(LAST_TOPIC, CHECKER_TOPIC)]
+
+
+class ActionFundingCheckerResult(Action):
+    """Tells the family which offers apply to their child, from which date, and how to get them."""
+
+    def name(self) -> Text:
+        return "action_funding_checker_result"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        birth = birth_date_from_slots(tracker)
+        works, route = tracker.get_slot(PARENTS_WORK), tracker.get_slot(SUPPORT_ROUTE)
+        if birth is None:
+            # Skipped the date of birth: the offers with their ages instead of dates.
+            send_answer(dispatcher, "checker_no_birth_date")
+            if works in ("working", UNSURE):
+                send_answer(dispatcher, "funding_30h")
+            return [SlotSet(LAST_TOPIC, CHECKER_TOPIC)]
+        if is_school_age(birth, clock.today()):
+            send_answer(dispatcher, "checker_school_age")
+            return [SlotSet(LAST_TOPIC, CHECKER_TOPIC)]
+        for offer in entitlements(birth, works, route, clock.today(), periods()):
+            when = "now" if offer.started else f"from {format_day(offer.starts)}"
+            send_answer(dispatcher, offer.answer, when=when)
+        if birth_date_is_approximate(tracker):
+            send_answer(dispatcher, "checker_approximate")
+        return [SlotSet(LAST_TOPIC, CHECKER_TOPIC)]
