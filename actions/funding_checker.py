@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -139,21 +139,24 @@ class ValidateFundingCheckerForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """ "yes"/"no" answer the question when it is asked; "we both work" counts at any time."""
-        asked = tracker.get_slot("requested_slot") == PARENTS_WORK
-        if _is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
-            return {}
-        value = parse_work_answer(tracker.latest_message.get("text") or "", asked=asked)
-        return {PARENTS_WORK: value} if value else _attempted(dispatcher, tracker, PARENTS_WORK)
+        return _extract_answer(dispatcher, tracker, PARENTS_WORK, parse_work_answer)
 
     async def extract_support_route(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Benefits, DLA or an EHC plan, "neither" or "not sure"."""
-        asked = tracker.get_slot("requested_slot") == SUPPORT_ROUTE
-        if _is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
-            return {}
-        value = parse_support_route(tracker.latest_message.get("text") or "", asked=asked)
-        return {SUPPORT_ROUTE: value} if value else _attempted(dispatcher, tracker, SUPPORT_ROUTE)
+        return _extract_answer(dispatcher, tracker, SUPPORT_ROUTE, parse_support_route)
+
+
+def _extract_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, parse: Callable[..., Optional[str]]
+) -> Dict[Text, Any]:
+    """Read one answer with ``parse``: short replies only when ``slot`` was just asked, never from another question."""
+    asked = tracker.get_slot("requested_slot") == slot
+    if _is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
+        return {}
+    value = parse(tracker.latest_message.get("text") or "", asked=asked)
+    return {slot: value} if value else _attempted(dispatcher, tracker, slot)
 
 
 class ActionStartFundingChecker(Action):
