@@ -14,12 +14,13 @@ TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) bo
 PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
 
-.PHONY: help install model run test test-unit validate test-stories bench clean
+.PHONY: help install model run test test-unit validate test-stories bench clean telegram-webhook
 
 help:
 	@echo "make run    start the assistant (Redis, action server, Rasa server, web chat on http://127.0.0.1:8080)"
 	@echo "make test   run every test against a Redis of its own"
 	@echo "make bench  latency and memory figures against a baseline"
+	@echo "make telegram-webhook URL=https://.../webhooks/telegram/webhook   register the Telegram webhook and commands"
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports 3.8-3.10): install it, e.g. 'pyenv install 3.10' or 'apt-get install python3.10', then run make again." >&2; exit 1; }
@@ -61,6 +62,11 @@ test: $(MODEL)
 # Latency and memory, against a baseline measured in the same run (figures to compare, never a test gate).
 bench: $(MODEL)
 	$(PY) -m tests.bench.latency
+
+# Tell Telegram where to send updates (with TELEGRAM_SECRET_TOKEN) and which commands to list; see README.
+telegram-webhook: $(INSTALLED)
+	@test -n "$(URL)" || { echo "Usage: make telegram-webhook URL=https://your.host/webhooks/telegram/webhook" >&2; exit 2; }
+	$(PY) -m bot telegram-webhook --url "$(URL)"
 
 clean:
 	rm -rf $(VENV) models/*.tar.gz results var .pytest_cache

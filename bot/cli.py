@@ -1,14 +1,25 @@
-"""Command line: ``python -m bot run`` starts the whole local stack (what ``make run`` calls)."""
+"""Command line: ``python -m bot run`` starts the whole local stack (what ``make run`` calls);
+``python -m bot telegram-webhook --url URL`` tells Telegram where to send updates (``make telegram-webhook``)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import os
 import signal
 import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
 
+from bot.channel_config import (
+    TELEGRAM_ALLOWED_UPDATES,
+    ChannelConfigError,
+    ChannelOff,
+    TelegramConfig,
+    load_channel_texts,
+)
 from bot.settings import Settings, SettingsError
 from bot.stack import VAR_DIR, Stack, StackError
 
@@ -24,7 +35,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start Redis, the action server, the Rasa server and the web app; Ctrl-C stops all")
+    webhook = commands.add_parser(
+        "telegram-webhook", help="register the Telegram webhook (with TELEGRAM_SECRET_TOKEN) and the command menu"
+    )
+    webhook.add_argument("--url", required=True, type=_https_url,
+                         help="the public HTTPS address of /webhooks/telegram/webhook")
     return main_from_args(parser.parse_args(argv))
+
+
+def _https_url(value: str) -> str:
+    """argparse type: Telegram only calls HTTPS webhooks."""
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"expected the public https:// address of /webhooks/telegram/webhook, got {value!r}"
+        )
+    return value
 
 
 def main_from_args(args: argparse.Namespace) -> int:
@@ -37,7 +63,41 @@ def main_from_args(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.command == "run":
         return _run(settings)
+    if args.command == "telegram-webhook":
+        return _telegram_webhook(args.url)
     return EXIT_USAGE
+
+
+def _telegram_webhook(url: str) -> int:
+    """Point Telegram at ``url`` with our secret token, and publish the command menu."""
+    from telegram.error import TelegramError  # here, so `make run` does not load python-telegram-bot for nothing
+
+    config = TelegramConfig.from_env(os.environ)
+    if isinstance(config, ChannelOff):
+        print(config.reason, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        commands = load_channel_texts().telegram.commands
+        asyncio.run(_register_telegram(config, url, commands))
+    except ChannelConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except TelegramError as error:
+        print(f"Telegram refused: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Telegram will send updates to {url} (with the secret token); commands: "
+          f"{', '.join('/' + name for name, _ in commands)}")
+    return EXIT_OK
+
+
+async def _register_telegram(config: TelegramConfig, url: str, commands: Sequence[Tuple[str, str]]) -> None:
+    from telegram import Bot, BotCommand
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, which contain the bot token
+    # Entering the Bot calls getMe, so a wrong token fails here with a clear message before anything is changed.
+    async with Bot(config.token, base_url=config.bot_base_url) as bot:
+        await bot.set_webhook(url, secret_token=config.secret_token, allowed_updates=list(TELEGRAM_ALLOWED_UPDATES))
+        await bot.set_my_commands([BotCommand(name, description) for name, description in commands])
 
 
 def _run(settings: Settings) -> int:

@@ -7,17 +7,24 @@ Logs of every service go to ``var/test-logs/`` so a failure can be read after th
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Callable, Dict, Iterator, List
 
 import pytest
 import redis
 
 from bot.settings import Settings
 from bot.stack import VAR_DIR, Stack, latest_model, settings_with_free_ports
+from tests.integration.standins import TelegramStandIn, TwilioStandIn
+
+# The public address Twilio would sign in production (behind a proxy); the SMS channel must check signatures
+# against it, not against the local address Rasa sees.
+SMS_WEBHOOK_URL = "https://sms.example.org/webhooks/sms/webhook"
 
 
 def _require(program_ok: bool, reason: str) -> None:
@@ -26,8 +33,49 @@ def _require(program_ok: bool, reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The running stack, started once for the whole session."""
+def twilio_standin() -> Iterator[TwilioStandIn]:
+    """A local Twilio Messages API that records the texts the SMS channel sends (issue #4)."""
+    standin = TwilioStandIn(account_sid="AC" + uuid.uuid4().hex, auth_token=secrets.token_hex(16)).start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="session")
+def telegram_standin() -> Iterator[TelegramStandIn]:
+    """A local Telegram Bot API that records what the Telegram channel calls (issue #4)."""
+    standin = TelegramStandIn(token=f"{secrets.randbelow(10**9) + 10**9}:{secrets.token_urlsafe(24)}").start()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="session")
+def channel_env(twilio_standin: TwilioStandIn, telegram_standin: TelegramStandIn) -> Iterator[Dict[str, str]]:
+    """Turns the SMS and Telegram channels on, pointed at the stand-ins: set in our environment, which the stack
+    passes to every service it starts."""
+    env = {
+        "TWILIO_ACCOUNT_SID": twilio_standin.account_sid,
+        "TWILIO_AUTH_TOKEN": twilio_standin.auth_token,
+        "TWILIO_NUMBER": "+447700900000",
+        "TWILIO_API_BASE": twilio_standin.url,
+        "SMS_WEBHOOK_URL": SMS_WEBHOOK_URL,
+        "TELEGRAM_TOKEN": telegram_standin.token,
+        "TELEGRAM_SECRET_TOKEN": secrets.token_urlsafe(32),
+        "TELEGRAM_API_BASE": telegram_standin.url,
+        "CHANNEL_HASH_KEY": secrets.token_hex(32),
+    }
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    yield env
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, channel_env: Dict[str, str]) -> Iterator[Stack]:
+    """The running stack, started once for the whole session (with the SMS and Telegram channels on)."""
     _require(shutil.which("redis-server") is not None,
              "redis-server is not installed (apt-get install -y redis-server); .ci/run installs it")
     latest_model()  # a clear error if nothing was trained

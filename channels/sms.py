@@ -1,0 +1,360 @@
+"""The SMS channel: Twilio's messaging webhook in, Twilio's Messages API out.
+
+Parents ask by text. Compared with Rasa's own Twilio channel, this one:
+
+- checks ``X-Twilio-Signature`` with twilio's ``RequestValidator`` before anything reaches Rasa (403 otherwise);
+- keeps the carrier keywords: STOP and friends opt out (stored in Redis, confirmed once, nothing else is ever sent
+  to that number until START/YES/UNSTOP), HELP/INFO get a short help text;
+- answers the webhook with empty TwiML at once and replies through the Messages API from a background task, on
+  aiohttp (nothing blocks the loop), retrying 5xx answers, 429s and failures to connect, but never a request that
+  may have reached Twilio, so a parent never gets a text twice;
+- answers a Twilio retry of the same ``MessageSid`` once;
+- sends one turn as one text (split only past two segments), with buttons as numbered options, and maps a reply of
+  "1", "2", ... back to that option's payload (``channels.render``);
+- gives Rasa a hash of the phone number as the sender id, never the number.
+
+Set ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_NUMBER`` to turn it on (README, "Connecting SMS").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Text
+from urllib.parse import parse_qs
+
+import aiohttp
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from sanic import response
+from sanic.request import Request, RequestParameters
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from bot.channel_config import ChannelOff, ChannelTexts, TwilioConfig
+from bot.channel_state import ChannelStateUnavailable
+from channels.base import OnNewMessage, WebhookChannel
+from channels.render import BotMessage, render_sms, sms_menu_choice, sms_menu_number
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "sms"
+SENDER_PREFIX = "sms-"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+TWIML_CONTENT_TYPE = "text/xml"
+MESSAGES_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+
+# Twilio's standard keywords (../shared/facts/domain-facts.md, section 6); matched on the whole message only.
+OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+
+# First try, then after these pauses: long enough for a Twilio blip to pass, short enough that the family waits
+# seconds, not minutes.
+RETRY_DELAYS_SECONDS = (0.5, 2.0)
+SEND_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+
+
+class Keyword(Enum):
+    """A carrier keyword, sent as the whole message."""
+
+    OPT_OUT = "opt-out"
+    OPT_IN = "opt-in"
+    HELP = "help"
+
+
+@dataclass(frozen=True)
+class IncomingSms:
+    """One text from a parent, as Twilio posts it."""
+
+    message_sid: str  # Twilio's id for it: the same on every retry of the webhook
+    number: str  # the sender's phone number (E.164); never logged or stored, only hashed
+    body: str  # the words, stripped; empty for a picture without text
+    media_count: int  # pictures attached (MMS)
+
+
+def parse_sms(form: Mapping[str, Any]) -> Optional[IncomingSms]:
+    """Read Twilio's form fields; None when ``From`` or ``MessageSid`` is missing (not a message webhook)."""
+
+    def first(name: str) -> str:
+        value = form.get(name)
+        if isinstance(value, list):
+            value = value[0] if value else ""
+        return str(value or "")
+
+    number, sid = first("From").strip(), first("MessageSid").strip()
+    if not number or not sid:
+        return None
+    try:
+        media_count = int(first("NumMedia") or 0)
+    except ValueError:
+        media_count = 0
+    return IncomingSms(message_sid=sid, number=number, body=first("Body").strip(), media_count=media_count)
+
+
+def posted_form(body: bytes) -> Optional[RequestParameters]:
+    """The posted form with its empty fields kept: Twilio signs ``Body=`` of an empty text too, and Sanic's
+    ``request.form`` drops it, which would make a genuine request look forged. None when it is not a form."""
+    try:
+        fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return RequestParameters(fields)
+
+
+def keyword(body: str) -> Optional[Keyword]:
+    """The keyword ``body`` is (``"Stop."`` is STOP), or None: "stop the checker" is a question for Rasa."""
+    word = body.strip().rstrip(".!").strip().upper()
+    if word in OPT_OUT_KEYWORDS:
+        return Keyword.OPT_OUT
+    if word in OPT_IN_KEYWORDS:
+        return Keyword.OPT_IN
+    if word in HELP_KEYWORDS:
+        return Keyword.HELP
+    return None
+
+
+class TwilioMessages:
+    """Sends texts with Twilio's Messages API on aiohttp, retrying only when a retry cannot send twice."""
+
+    def __init__(self, config: TwilioConfig) -> None:
+        """Prepare the client; the HTTP session opens on first use, inside the running loop."""
+        self._config = config
+        self._url = config.api_base + MESSAGES_PATH.format(account_sid=config.account_sid)
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # Whether a request's headers went out tells a safe retry (Twilio never saw it) from a risky one.
+            tracing = aiohttp.TraceConfig()
+            tracing.on_request_headers_sent.append(_mark_sent)
+            self._session = aiohttp.ClientSession(
+                auth=aiohttp.BasicAuth(self._config.account_sid, self._config.auth_token),
+                timeout=SEND_TIMEOUT,
+                trace_configs=[tracing],
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, to: str, body: str) -> bool:
+        """Send one text to ``to``.
+
+        Retries a 5xx or 429 answer and a request that never reached Twilio (refused, or timed out connecting). A
+        request that went out but got no answer is not retried: Twilio may have queued it, and a second copy would
+        reach the family.
+
+        Returns:
+            True when Twilio accepted the message.
+        """
+        for delay in (0.0,) + RETRY_DELAYS_SECONDS:
+            if delay:
+                await asyncio.sleep(delay)
+            outcome = await self._attempt(to, body)
+            if outcome is not None:
+                return outcome
+        logger.error("Twilio did not accept a message after %d attempts; giving up", 1 + len(RETRY_DELAYS_SECONDS))
+        return False
+
+    async def _attempt(self, to: str, body: str) -> Optional[bool]:
+        """One request: True sent, False failed for good, None worth retrying."""
+        progress = {"sent": False}
+        form = {"To": to, "From": self._config.number, "Body": body}
+        try:
+            async with self._http().post(self._url, data=form, trace_request_ctx=progress) as answer:
+                if answer.status in (200, 201):
+                    result = await answer.json(content_type=None)
+                    logger.info("sent SMS %s", result.get("sid") if isinstance(result, dict) else "?")
+                    return True
+                detail = await answer.text()
+                if answer.status in RETRY_STATUSES:
+                    logger.warning("Twilio answered %s; will retry", answer.status)
+                    return None
+                logger.error("Twilio refused a message: %s %s", answer.status, _twilio_error_code(detail))
+                return False
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            if progress["sent"]:
+                logger.error("no answer from Twilio after sending (%s); not retrying, to never send twice",
+                             type(error).__name__)
+                return False
+            logger.warning("could not reach Twilio (%s); will retry", type(error).__name__)
+            return None
+
+
+async def _mark_sent(_session: aiohttp.ClientSession, context: Any, _params: Any) -> None:
+    if isinstance(context.trace_request_ctx, dict):
+        context.trace_request_ctx["sent"] = True
+
+
+def _twilio_error_code(detail: str) -> str:
+    """Twilio's numeric error code from an error body (e.g. 21610: the number has opted out at Twilio)."""
+    try:
+        return f"(Twilio error {json.loads(detail).get('code')})"
+    except (ValueError, AttributeError):
+        return ""
+
+
+class SmsOutput(OutputChannel):
+    """Collects one turn's messages: SMS sends them together, as one text with a numbered menu."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """The channel name Rasa uses for channel-specific responses (``channel: sms`` in domain.yml)."""
+        return CHANNEL
+
+    def __init__(self) -> None:
+        """Start an empty turn."""
+        self.messages: List[BotMessage] = []
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """Keep a bot message for the end of the turn."""
+        self.messages.append(BotMessage.from_rasa(message))
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        """Keep a plain text for the end of the turn."""
+        self.messages.append(BotMessage(text=text))
+
+
+class SmsInput(WebhookChannel):
+    """Twilio's messaging webhook at ``POST /webhooks/sms/webhook``."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """The URL prefix and Rasa's ``input_channel`` name."""
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """Configure from the environment (credentials.yml holds no secrets); off, with one log line, when unset."""
+        config = TwilioConfig.from_env(os.environ)
+        if isinstance(config, ChannelOff):
+            logger.info(config.reason)
+            return cls(None, off_reason=config.reason)
+        logger.info("SMS channel is on: Twilio webhook at /webhooks/sms/webhook, replies from %s", config.number)
+        return cls(config)
+
+    def __init__(self, config: Optional[TwilioConfig], off_reason: Optional[str] = None,
+                 redis_url: Optional[str] = None, texts: Optional[ChannelTexts] = None) -> None:
+        """A channel for ``config`` (None: off, for ``off_reason``)."""
+        super().__init__(config.hash_key if config else None, off_reason, redis_url, texts)
+        self.config = config
+        self.messages = TwilioMessages(config) if config else None
+        self._validator = RequestValidator(config.auth_token) if config else None
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """None: we keep no phone numbers, so Rasa cannot start a conversation by SMS on its own."""
+        return None
+
+    # --- Is this ours? -----------------------------------------------------------------------------------------
+
+    def signed_by_twilio(self, request: Request, form: RequestParameters) -> bool:
+        """True when ``X-Twilio-Signature`` matches the URL Twilio called and the form it posted."""
+        assert self._validator is not None and self.config is not None
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            return False
+        url = self.config.webhook_url or request.url
+        return self._validator.validate(url, form, signature)
+
+    async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        """Refuse unsigned requests (403), accept the message, answer Twilio with empty TwiML at once."""
+        form = posted_form(request.body)
+        if form is None or not self.signed_by_twilio(request, form):
+            logger.warning("refused an SMS webhook with a missing or wrong Twilio signature")
+            return response.text("Forbidden: the Twilio signature is missing or wrong.", status=403)
+        sms = parse_sms(form)
+        if sms is None:
+            return response.text("Bad request: expected Twilio's From and MessageSid fields.", status=400)
+        self.run_in_background(self.handle(sms, on_new_message), sms.message_sid)
+        return response.text(EMPTY_TWIML, content_type=TWIML_CONTENT_TYPE)
+
+    # --- Handle it ---------------------------------------------------------------------------------------------
+
+    async def handle(self, sms: IncomingSms, on_new_message: OnNewMessage) -> None:
+        """Answer one text: keywords first, then nothing for an opted-out number, then Rasa."""
+        state = self.state
+        try:
+            if not await state.first_delivery(CHANNEL, sms.message_sid):
+                logger.info("SMS %s was already answered (a Twilio retry); ignoring it", sms.message_sid)
+                return
+        except ChannelStateUnavailable:
+            logger.error("cannot check SMS %s for a repeat; handling it", sms.message_sid, exc_info=True)
+        word = keyword(sms.body)
+        if word is Keyword.OPT_OUT:
+            if await state.opt_out(CHANNEL, sms.number):
+                await self._send_text(sms.number, self.texts.sms.opted_out, even_if_opted_out=True)
+            return
+        try:
+            opted_out = await state.is_opted_out(CHANNEL, sms.number)
+        except ChannelStateUnavailable:
+            # Fail closed: a number that said STOP must never hear from us, and we cannot tell right now.
+            logger.error("cannot read the opt-out list; not answering SMS %s", sms.message_sid, exc_info=True)
+            return
+        if opted_out:
+            if word is Keyword.OPT_IN and await state.opt_in(CHANNEL, sms.number):
+                await self._send_text(sms.number, self.texts.sms.opted_in)
+            return
+        if word is Keyword.HELP:
+            await self._send_text(sms.number, self.texts.sms.help)
+            return
+        if not sms.body:
+            await self._send_text(sms.number, self.texts.sms.no_text)
+            return
+        text = await self._menu_payload(sms) or sms.body
+        output = SmsOutput()
+        sender_id = SENDER_PREFIX + state.identity(CHANNEL, sms.number)
+        if not await self.run_turn(on_new_message, output, text, sender_id, sms.message_sid):
+            await self._send_text(sms.number, self.texts.sms.unavailable)
+            return
+        await self._send_turn(sms.number, output.messages)
+
+    async def _menu_payload(self, sms: IncomingSms) -> Optional[str]:
+        """The payload of the last menu's option when the text is just its number."""
+        if sms_menu_number(sms.body) is None:
+            return None  # not a bare digit: no need to ask Redis
+        try:
+            return sms_menu_choice(sms.body, await self.state.menu(CHANNEL, sms.number))
+        except ChannelStateUnavailable:
+            logger.error("cannot read the last SMS menu; passing the number on as typed", exc_info=True)
+            return None
+
+    async def _send_turn(self, number: str, messages: Sequence[BotMessage]) -> None:
+        reply = render_sms(messages)
+        try:
+            await self.state.save_menu(CHANNEL, number, reply.menu)
+        except ChannelStateUnavailable:
+            logger.error("cannot save the SMS menu; a numbered reply will reach Rasa as typed", exc_info=True)
+        await self._send_parts(number, reply.parts)
+
+    async def _send_text(self, number: str, text: str, *, even_if_opted_out: bool = False) -> None:
+        await self._send_parts(number, render_sms([BotMessage(text=text)]).parts, even_if_opted_out=even_if_opted_out)
+
+    async def _send_parts(self, number: str, parts: Sequence[str], *, even_if_opted_out: bool = False) -> None:
+        """Send a reply's parts in order, checking the opt-out list just before (a STOP may have come meanwhile)."""
+        assert self.messages is not None
+        if not parts:
+            return
+        if not even_if_opted_out:
+            try:
+                if await self.state.is_opted_out(CHANNEL, number):
+                    return
+            except ChannelStateUnavailable:
+                logger.error("cannot read the opt-out list; not sending a reply", exc_info=True)
+                return
+        for part in parts:
+            if not await self.messages.send(number, part):
+                return  # a later part alone would not make sense
+
+    async def close_resources(self) -> None:
+        """Close the Twilio HTTP session."""
+        if self.messages is not None:
+            await self.messages.close()

@@ -1,0 +1,296 @@
+"""The Telegram channel: the Bot API's webhook in, python-telegram-bot's ``Bot`` out.
+
+Young people answer surveys and ask questions on Telegram. Compared with Rasa's own Telegram channel (aiogram 2,
+Bot API 5.3), this one:
+
+- refuses an update without the right ``X-Telegram-Bot-Api-Secret-Token`` (403): the webhook URL alone is not a
+  secret, and anyone who knows it could otherwise talk to Rasa as any chat;
+- parses updates with ``Update.de_json`` (400 when that fails); handles messages, edited messages and button
+  presses, and acknowledges every other kind (``my_chat_member`` when someone blocks the bot, ...) with 200 so
+  Telegram does not retry it;
+- answers every button press (``answerCallbackQuery``), or the user's app shows a spinner until it times out;
+- sends buttons as inline keyboards, long payloads as short callback ids (``channels.render``);
+- handles ``/start`` (with a deep-link payload such as a survey id), ``/help``, ``/privacy`` and ``/stop`` itself,
+  with texts from ``data/knowledge/channels.yml``;
+- answers private chats only, and gives Rasa a hash of the chat id as the sender id.
+
+Set ``TELEGRAM_TOKEN`` and ``TELEGRAM_SECRET_TOKEN`` to turn it on, then ``make telegram-webhook URL=...``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text, Tuple
+
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import Forbidden, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.channel_config import ChannelOff, ChannelTexts, TelegramConfig
+from bot.channel_state import ChannelState, ChannelStateUnavailable
+from channels.base import OnNewMessage, WebhookChannel
+from channels.render import BotMessage, TelegramReply, is_callback_id, render_telegram
+
+logger = logging.getLogger(__name__)
+# httpx logs every request URL at INFO, and a Bot API URL contains the bot's token: keep it out of the logs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+CHANNEL = "telegram"
+SENDER_PREFIX = "tg-"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# "/start", "/start@OurBot", "/start survey_2026" (Telegram's deep link puts the payload after a space).
+COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.S)
+# Deep-link payloads are 1-64 characters of A-Z, a-z, 0-9, _ and - (Bot API, "Deep linking").
+DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DEEP_LINK_METADATA = "deep_link"  # where /start's payload reaches Rasa (the message's metadata)
+# Several families at once must not queue behind one connection (python-telegram-bot's default pool is 1).
+CONNECTION_POOL_SIZE = 16
+POOL_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class TelegramIncoming:
+    """What we need from one update: who, what, and whether it was a button press."""
+
+    update_id: int  # Telegram's id for the update: the same on every retry
+    chat_id: int  # the private chat to reply in; never logged or stored, only hashed
+    text: Optional[str]  # what was typed, or the pressed button's callback data; None for a sticker or photo
+    callback_query_id: Optional[str] = None  # set for a button press, which must be answered
+
+
+def incoming(update: Update) -> Optional[TelegramIncoming]:
+    """The part of ``update`` we handle, or None for every other kind (acknowledged and ignored)."""
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        if message is not None and message.chat.type != Chat.PRIVATE:
+            return None
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        return TelegramIncoming(update.update_id, chat_id, query.data, callback_query_id=query.id)
+    message = update.message or update.edited_message
+    if message is None or message.chat.type != Chat.PRIVATE:
+        return None
+    return TelegramIncoming(update.update_id, message.chat.id, message.text)
+
+
+class TelegramOutput(OutputChannel):
+    """Sends Rasa's messages to one chat as they come, buttons as an inline keyboard."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """The channel name Rasa uses for channel-specific responses (``channel: telegram`` in domain.yml)."""
+        return CHANNEL
+
+    def __init__(self, bot: Bot, chat_id: int, state: ChannelState) -> None:
+        """Reply in ``chat_id`` with ``bot``, remembering long payloads in ``state``."""
+        self._bot = bot
+        self._chat_id = chat_id
+        self._state = state
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """Render one Rasa message for Telegram and send it."""
+        for reply in render_telegram(BotMessage.from_rasa(message)):
+            await self.send(reply)
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        """Send a plain text."""
+        await self.send_response(recipient_id, {"text": text})
+
+    async def send(self, reply: TelegramReply) -> None:
+        """Send one rendered message; failures are logged here, never raised into Rasa's turn."""
+        keyboard = reply.keyboard
+        if reply.callbacks:
+            try:
+                await self._state.save_callbacks(CHANNEL, reply.callbacks)
+            except ChannelStateUnavailable:
+                # A button we could not remember would only say "too old" when pressed: leave it out.
+                logger.error("cannot save callback ids; sending the message without those buttons", exc_info=True)
+                keyboard = tuple(button for button in keyboard if button[1] not in reply.callbacks)
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(title, callback_data=data)] for title, data in keyboard]
+        ) if keyboard else None
+        try:
+            await self._bot.send_message(self._chat_id, reply.text, reply_markup=markup)
+        except Forbidden:
+            logger.info("a Telegram user has blocked the bot; message not delivered")
+        except TelegramError:
+            logger.error("Telegram did not take a message", exc_info=True)
+
+
+Handler = Callable[[TelegramIncoming, str, OnNewMessage], Awaitable[None]]
+
+
+class TelegramInput(WebhookChannel):
+    """The Bot API's webhook at ``POST /webhooks/telegram/webhook``."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """The URL prefix and Rasa's ``input_channel`` name."""
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """Configure from the environment (credentials.yml holds no secrets); off, with one log line, when unset."""
+        config = TelegramConfig.from_env(os.environ)
+        if isinstance(config, ChannelOff):
+            logger.info(config.reason)
+            return cls(None, off_reason=config.reason)
+        logger.info("Telegram channel is on: webhook at /webhooks/telegram/webhook (register it with "
+                    "`make telegram-webhook URL=...`)")
+        return cls(config)
+
+    def __init__(self, config: Optional[TelegramConfig], off_reason: Optional[str] = None,
+                 redis_url: Optional[str] = None, texts: Optional[ChannelTexts] = None) -> None:
+        """A channel for ``config`` (None: off, for ``off_reason``)."""
+        super().__init__(config.hash_key if config else None, off_reason, redis_url, texts)
+        self.config = config
+        self._requests: Tuple[HTTPXRequest, ...] = ()
+        self.bot: Optional[Bot] = None
+        if config is not None:
+            self._requests = (
+                HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS),
+                HTTPXRequest(),  # getUpdates: never used with a webhook, but Bot builds one; ours is closed with it
+            )
+            self.bot = Bot(config.token, base_url=config.bot_base_url, request=self._requests[0],
+                           get_updates_request=self._requests[1])
+        # Our own commands, registered in one place; anything else starting with "/" goes to Rasa as typed.
+        self._commands: Mapping[str, Handler] = {
+            "start": self.on_start,
+            "help": self.on_help,
+            "privacy": self.on_privacy,
+            "stop": self.on_stop,
+        }
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """None: we keep no chat ids, so Rasa cannot start a conversation on Telegram on its own."""
+        return None
+
+    # --- Is this ours? -----------------------------------------------------------------------------------------
+
+    def sent_by_telegram(self, request: Request) -> bool:
+        """True when the request carries the secret token we gave Telegram in setWebhook."""
+        assert self.config is not None
+        given = request.headers.get(SECRET_HEADER) or ""
+        return hmac.compare_digest(given.encode("utf-8"), self.config.secret_token.encode("utf-8"))
+
+    def parse(self, body: bytes) -> Optional[Update]:
+        """The update in ``body``, or None when it is not an update Telegram could have sent."""
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                return None
+            return Update.de_json(data, self.bot)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        """Refuse forged (403) and undecodable (400) updates; take the rest and answer 200 at once."""
+        if not self.sent_by_telegram(request):
+            logger.warning("refused a Telegram webhook with a missing or wrong secret token")
+            return response.json({"error": "missing or wrong secret token"}, status=403)
+        update = self.parse(request.body)
+        if update is None:
+            return response.json({"error": "expected a Telegram Update object as JSON"}, status=400)
+        message = incoming(update)
+        if message is None:
+            logger.debug("ignoring Telegram update %s of a kind we do not handle", update.update_id)
+        else:
+            self.run_in_background(self.handle(message, on_new_message), str(update.update_id))
+        return response.json({})
+
+    # --- Handle it ---------------------------------------------------------------------------------------------
+
+    async def handle(self, message: TelegramIncoming, on_new_message: OnNewMessage) -> None:
+        """Answer one update: a button press, one of our commands, or a message for Rasa."""
+        try:
+            if not await self.state.first_delivery(CHANNEL, str(message.update_id)):
+                logger.info("Telegram update %s was already handled (a retry); ignoring it", message.update_id)
+                return
+        except ChannelStateUnavailable:
+            logger.error("cannot check Telegram update %s for a repeat; handling it", message.update_id,
+                         exc_info=True)
+        text = message.text
+        if message.callback_query_id is not None:
+            await self._answer_callback(message.callback_query_id)
+            if text is None:
+                return
+            text = await self._payload(text)
+            if text is None:
+                await self.say(message, self.texts.telegram.button_expired)
+                return
+        elif text is None:
+            await self.say(message, self.texts.telegram.no_text)
+            return
+        command = COMMAND.fullmatch(text.strip()) if message.callback_query_id is None else None
+        handler = self._commands.get(command.group(1).lower()) if command else None
+        if handler is not None and command is not None:
+            await handler(message, (command.group(2) or "").strip(), on_new_message)
+            return
+        await self.converse(message, text, on_new_message)
+
+    async def on_start(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
+        """/start [payload]: turn messages back on and greet, passing a deep-link payload to Rasa as metadata."""
+        await self.state.opt_in(CHANNEL, str(message.chat_id))
+        metadata = {DEEP_LINK_METADATA: argument} if DEEP_LINK.fullmatch(argument) else None
+        await self.converse(message, self.texts.telegram.start_message, on_new_message, metadata)
+
+    async def on_help(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
+        """/help: what the assistant can do, and the other commands."""
+        await self.say(message, self.texts.telegram.help)
+
+    async def on_privacy(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
+        """/privacy: what we keep and for how long."""
+        await self.say(message, self.texts.telegram.privacy)
+
+    async def on_stop(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
+        """/stop: no messages we start (surveys) until /start; replies to their own messages still come."""
+        await self.state.opt_out(CHANNEL, str(message.chat_id))
+        await self.say(message, self.texts.telegram.stopped)
+
+    async def converse(self, message: TelegramIncoming, text: str, on_new_message: OnNewMessage,
+                       metadata: Optional[Dict[str, Any]] = None) -> None:
+        """Pass ``text`` to Rasa; its replies go straight to the chat."""
+        sender_id = SENDER_PREFIX + self.state.identity(CHANNEL, str(message.chat_id))
+        if not await self.run_turn(on_new_message, self._output(message), text, sender_id,
+                                   str(message.update_id), metadata):
+            await self.say(message, self.texts.telegram.unavailable)
+
+    async def say(self, message: TelegramIncoming, text: str) -> None:
+        """Send one of the channel's own texts."""
+        await self._output(message).send_text_message("", text)
+
+    def _output(self, message: TelegramIncoming) -> TelegramOutput:
+        assert self.bot is not None
+        return TelegramOutput(self.bot, message.chat_id, self.state)
+
+    async def _answer_callback(self, callback_query_id: str) -> None:
+        """Stop the button's spinner in the user's app: Telegram expects an answer to every callback query."""
+        assert self.bot is not None
+        try:
+            await self.bot.answer_callback_query(callback_query_id)
+        except TelegramError:
+            logger.warning("could not answer a callback query (it may be too old)", exc_info=True)
+
+    async def _payload(self, data: str) -> Optional[str]:
+        """The payload a button's callback data stands for: itself, or what its short id was saved as."""
+        if not is_callback_id(data):
+            return data
+        try:
+            return await self.state.callback_payload(CHANNEL, data)
+        except ChannelStateUnavailable:
+            logger.error("cannot read a callback id; asking the user to type instead", exc_info=True)
+            return None
+
+    async def close_resources(self) -> None:
+        """Close python-telegram-bot's HTTP clients."""
+        for request in self._requests:
+            await request.shutdown()
