@@ -17,9 +17,17 @@ DEFAULT_ACTION_PORT = 5055
 DEFAULT_RASA_PORT = 5005
 DEFAULT_WEB_HOST = "127.0.0.1"
 DEFAULT_WEB_PORT = 8080
-# A family's conversation is kept 30 days, long enough for an EHC process question to be picked up again and short
-# enough that Redis does not grow without bound.
-DEFAULT_TRACKER_EXPIRY_SECONDS = 30 * 24 * 3600
+# A conversation is deleted after a day without a message: long enough to finish a question after the school run,
+# short enough that what a family typed is not kept for nothing (issue #7).
+DEFAULT_TRACKER_EXPIRY_SECONDS = 24 * 3600
+# Survey answers are kept a year after they are given: long enough for the forum to compare one year with the next.
+DEFAULT_RESPONSE_RETENTION_DAYS = 365
+# A survey left half-way can be finished within this many days (never after the survey closes).
+DEFAULT_DRAFT_EXPIRY_DAYS = 14
+# A panel member's contact is kept this long after they joined or last took part, unless they leave first.
+DEFAULT_PANEL_RETENTION_DAYS = 365
+# Invitations sent per second: well under Twilio's and Telegram's limits for one number or bot.
+DEFAULT_INVITE_RATE_PER_SECOND = 1.0
 DEFAULT_RASA_TIMEOUT_SECONDS = 30.0
 # The web chat refuses longer messages: no family question needs more, and it bounds the work one request can cause.
 DEFAULT_MAX_MESSAGE_CHARS = 2000
@@ -76,11 +84,38 @@ class Settings:
     rasa_timeout_seconds: float = DEFAULT_RASA_TIMEOUT_SECONDS  # RASA_TIMEOUT_SECONDS
     max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS  # MAX_MESSAGE_CHARS
     rasa_token: Optional[str] = None  # RASA_TOKEN: if set, Rasa's HTTP API is on and needs this token
+    privacy_key: Optional[str] = None  # PRIVACY_KEY: keys the hashes of sender ids, respondents and panel members
+    panel_key: Optional[str] = None  # PANEL_ENCRYPTION_KEY: Fernet key for panel members' contact details
+    response_retention_days: int = DEFAULT_RESPONSE_RETENTION_DAYS  # RESPONSE_RETENTION_DAYS
+    draft_expiry_days: int = DEFAULT_DRAFT_EXPIRY_DAYS  # DRAFT_EXPIRY_DAYS
+    panel_retention_days: int = DEFAULT_PANEL_RETENTION_DAYS  # PANEL_RETENTION_DAYS
+    invite_rate_per_second: float = DEFAULT_INVITE_RATE_PER_SECOND  # INVITE_RATE_PER_SECOND
+    school_names_file: Optional[str] = None  # SCHOOL_NAMES_FILE: extra school names to redact (default: data/privacy)
 
     @property
     def redis(self) -> RedisAddress:
         """The Redis address in the parts Rasa needs."""
         return RedisAddress.from_url(self.redis_url)
+
+    def require_privacy_key(self) -> bytes:
+        """The key for every hash we store (tracker keys, respondents, panel members).
+
+        Raises:
+            SettingsError: PRIVACY_KEY is unset; without it nothing could be stored without the raw ids.
+        """
+        if not self.privacy_key:
+            raise SettingsError("PRIVACY_KEY must be set (any long random string; `make run` makes one in var/)")
+        return self.privacy_key.encode("utf-8")
+
+    def require_panel_key(self) -> bytes:
+        """The Fernet key for panel contacts.
+
+        Raises:
+            SettingsError: PANEL_ENCRYPTION_KEY is unset.
+        """
+        if not self.panel_key:
+            raise SettingsError("PANEL_ENCRYPTION_KEY must be set (a Fernet key; `make run` makes one in var/)")
+        return self.panel_key.encode("ascii")
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -102,9 +137,29 @@ class Settings:
             rasa_timeout_seconds=float(_int(env, "RASA_TIMEOUT_SECONDS", int(DEFAULT_RASA_TIMEOUT_SECONDS))),
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
             rasa_token=env.get("RASA_TOKEN") or None,
+            privacy_key=env.get("PRIVACY_KEY") or None,
+            panel_key=env.get("PANEL_ENCRYPTION_KEY") or None,
+            response_retention_days=_int(env, "RESPONSE_RETENTION_DAYS", DEFAULT_RESPONSE_RETENTION_DAYS),
+            draft_expiry_days=_int(env, "DRAFT_EXPIRY_DAYS", DEFAULT_DRAFT_EXPIRY_DAYS),
+            panel_retention_days=_int(env, "PANEL_RETENTION_DAYS", DEFAULT_PANEL_RETENTION_DAYS),
+            invite_rate_per_second=_float(env, "INVITE_RATE_PER_SECOND", DEFAULT_INVITE_RATE_PER_SECOND),
+            school_names_file=env.get("SCHOOL_NAMES_FILE") or None,
         )
         settings.redis  # parse now, so a bad REDIS_URL stops start-up with its name in the message
         return settings
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as error:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from error
+    if not value > 0:
+        raise SettingsError(f"{name} must be greater than 0, got {raw!r}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

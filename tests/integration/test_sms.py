@@ -22,7 +22,8 @@ from bot.channel_config import TwilioConfig, load_channel_texts
 from bot.channel_state import ChannelState, identity_hash
 from bot.stack import LOOPBACK, Stack, free_port
 from channels.render import SMS_PART_SEPTETS, gsm7_septets, is_gsm7
-from channels.sms import IncomingSms, SmsInput, TwilioMessages
+from bot.twilio_messages import TwilioMessages
+from channels.sms import IncomingSms, SmsInput
 from tests.integration.conftest import SMS_WEBHOOK_URL
 from tests.integration.standins import TwilioStandIn
 
@@ -229,9 +230,9 @@ async def test_no_answer_after_sending_is_not_retried(flaky_twilio: TwilioStandI
     """A request that reached Twilio but timed out is not sent again: a retry could text the family twice."""
     import aiohttp
 
-    import channels.sms
+    import bot.twilio_messages
 
-    monkeypatch.setattr(channels.sms, "SEND_TIMEOUT", aiohttp.ClientTimeout(total=1))
+    monkeypatch.setattr(bot.twilio_messages, "SEND_TIMEOUT", aiohttp.ClientTimeout(total=1))
     flaky_twilio.hang_next(3)
     sender = _sender(flaky_twilio)
     try:
