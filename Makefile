@@ -8,19 +8,21 @@ RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 MODEL := models/send-assistant.tar.gz
 # What the model is trained from; data/knowledge is read at run time and needs no retraining.
-TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) bot/nlu/safeguarding_override.py
+TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) bot/nlu/safeguarding_override.py \
+	bot/nlu/survey_keywords.py
 
 # Rasa 3.6 runs on Python 3.8-3.10 only: find a 3.10 that really runs (a pyenv shim may exist but not be enabled).
 PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
 
-.PHONY: help install model run test test-unit validate test-stories bench clean telegram-webhook
+.PHONY: help install model run test test-unit validate test-stories bench clean telegram-webhook invite
 
 help:
 	@echo "make run    start the assistant (Redis, action server, Rasa server, web chat on http://127.0.0.1:8080)"
 	@echo "make test   run every test against a Redis of its own"
 	@echo "make bench  latency and memory figures against a baseline"
 	@echo "make telegram-webhook URL=https://.../webhooks/telegram/webhook   register the Telegram webhook and commands"
+	@echo "make invite SURVEY=strong_voices [DRY_RUN=1]   invite a survey's panel by SMS and Telegram (each member once)"
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports 3.8-3.10): install it, e.g. 'pyenv install 3.10' or 'apt-get install python3.10', then run make again." >&2; exit 1; }
@@ -67,6 +69,11 @@ bench: $(MODEL)
 telegram-webhook: $(INSTALLED)
 	@test -n "$(URL)" || { echo "Usage: make telegram-webhook URL=https://your.host/webhooks/telegram/webhook" >&2; exit 2; }
 	$(PY) -m bot telegram-webhook --url "$(URL)"
+
+# Invite a survey's panel (Redis must be running, e.g. under `make run`); running it again sends nothing twice.
+invite: $(INSTALLED)
+	@test -n "$(SURVEY)" || { echo "Usage: make invite SURVEY=strong_voices [DRY_RUN=1]" >&2; exit 2; }
+	$(PY) -m bot survey invite --survey "$(SURVEY)" $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf $(VENV) models/*.tar.gz results var .pytest_cache

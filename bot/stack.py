@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -40,6 +42,7 @@ LOOPBACK = "127.0.0.1"
 RASA_START_TIMEOUT_SECONDS = 240.0
 SERVICE_START_TIMEOUT_SECONDS = 60.0
 STOP_GRACE_SECONDS = 10.0
+DEV_SECRETS_FILE = "dev-secrets.json"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -189,6 +192,10 @@ class Stack:
             WEB_PORT=str(self.settings.web_port),
             PYTHONUNBUFFERED="1",
         )
+        if self.settings.privacy_key:
+            env["PRIVACY_KEY"] = self.settings.privacy_key
+        if self.settings.panel_key:
+            env["PANEL_ENCRYPTION_KEY"] = self.settings.panel_key
         return env
 
     def _rasa_command(self) -> List[str]:
@@ -264,6 +271,33 @@ class Stack:
                 raise StackError(f"{name} did not answer within {timeout:.0f} s")
             time.sleep(0.5)
         logger.info("%s is up (pid %s)", name, process.pid)
+
+
+def with_dev_secrets(settings: Settings, directory: Path = VAR_DIR) -> Settings:
+    """Settings with PRIVACY_KEY and PANEL_ENCRYPTION_KEY filled in for a developer's machine.
+
+    ``make run`` must work with no configuration, but nothing may be stored under raw ids or in clear, so the first
+    run makes random keys and keeps them in ``var/dev-secrets.json`` (readable by the owner only). Production sets
+    both variables instead; keys from the environment always win.
+    """
+    if settings.privacy_key and settings.panel_key:
+        return settings
+    from cryptography.fernet import Fernet  # only the supervisor needs it, and only here
+
+    path = directory / DEV_SECRETS_FILE
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stored = {}
+    if not (isinstance(stored, dict) and stored.get("PRIVACY_KEY") and stored.get("PANEL_ENCRYPTION_KEY")):
+        stored = {"PRIVACY_KEY": secrets.token_hex(32), "PANEL_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(stored, handle)
+        logger.warning("made development keys in %s; set PRIVACY_KEY and PANEL_ENCRYPTION_KEY in production", path)
+    return replace(settings, privacy_key=settings.privacy_key or stored["PRIVACY_KEY"],
+                   panel_key=settings.panel_key or stored["PANEL_ENCRYPTION_KEY"])
 
 
 def _http_status(url: str) -> Optional[int]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import List
 
 from bot.settings import Settings
-from bot.stack import VAR_DIR, Stack, settings_with_free_ports
+from bot.stack import VAR_DIR, Stack, settings_with_free_ports, with_dev_secrets
 
 ROUNDS = 60
 WARM_UP = 5
@@ -61,7 +61,7 @@ def _p95(values: List[float]) -> float:
 
 def main() -> int:
     """Start a stack, measure, print, stop."""
-    settings = settings_with_free_ports(Settings.from_env({}))
+    settings = with_dev_secrets(settings_with_free_ports(Settings.from_env({})), Path(tempfile.mkdtemp()))
     stack = Stack(settings, log_dir=VAR_DIR / "bench-logs")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as redis_dir:
