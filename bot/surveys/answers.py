@@ -401,6 +401,26 @@ def _choice_by_words(options: Sequence[Option], words: List[str]) -> Optional[Op
     return _exact_option(options, words) or _partial_option(options, words)
 
 
+def _option_in_reply(options: Sequence[Option], words: List[str]) -> Optional[Option]:
+    """The one option whose label (or a synonym) is said whole inside a longer reply ("yes i do", "no we havent").
+
+    A reply naming two options ("yes and no"), or carrying a negation its option does not ("not yes"), is not read.
+    """
+    matches = []
+    for option in options:
+        for key in _option_keys(option):
+            negative_key = bool(set(key) & _NEGATIONS)
+            if key and _contains(words, key) and (negative_key or set(words) & _NEGATIONS <= set(key)):
+                matches.append(option)
+                break
+    return matches[0] if len(matches) == 1 else None
+
+
+def _contains(words: List[str], phrase: List[str]) -> bool:
+    size = len(phrase)
+    return any(words[i:i + size] == phrase for i in range(len(words) - size + 1))
+
+
 def _option_number(options: Sequence[Option], words: List[str]) -> Optional[Option]:
     """The option a number such as "2", "option 2" or "number two" picks."""
     words = _strip_fillers(words)
@@ -447,5 +467,5 @@ def _band_by_number(question: Question, words: List[str]) -> Optional[Option]:
 
 def _choice(question: Question, words: List[str]) -> Optional[Option]:
     return (_option_number(question.options, words) or _band_by_number(question, words)
-            or _choice_by_words(question.options, words))
+            or _choice_by_words(question.options, words) or _option_in_reply(question.options, words))
 

@@ -223,3 +223,16 @@ def test_a_very_long_message_is_handled(question: Question) -> None:
     value = parse_answer(question, text)
     assert value is None or _valid(question, value)
     assert parse_command(text) is None
+
+
+YES_NO_CHOICE = SURVEYS["strong_voices"].question("has_plan")
+
+
+@_cases([
+    ("yes i do", "yes"), ("yeah i have one", "yes"), ("no i dont", "no"), ("i dont have one", "no"),
+    ("not sure really", "not_sure"), ("not yes", None),
+])
+def test_a_single_choice_named_inside_a_longer_reply(text: str, expected: Optional[str]) -> None:
+    """A young person answers in a sentence ("yes i do"): the one option it names is taken; a negation that its
+    option does not carry ("not yes") is not."""
+    assert parse_answer(YES_NO_CHOICE, text) == expected
