@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.forms import leave_form
 from actions.knowledge import LAST_TOPIC, knowledge, send_answer
 from bot.dates import STEP_DECIDE_ASSESS, STEP_DECIDE_PLAN, STEP_FINAL_PLAN, deadline_progress, ehc_deadlines, parse_request_date
 from bot.funding import format_day
@@ -39,7 +40,7 @@ class ActionEhcDates(Action):
         requested = parse_request_date(tracker.latest_message.get("text") or "", today)
         if requested is None or requested > today:
             send_answer(dispatcher, TOPIC)
-            return [SlotSet(LAST_TOPIC, TOPIC)]
+            return [SlotSet(LAST_TOPIC, TOPIC), *leave_form(dispatcher, tracker)]
         deadlines = ehc_deadlines(
             requested,
             decide_assess_weeks=_weeks("ehc_decide_assess_weeks"),
@@ -59,4 +60,4 @@ class ActionEhcDates(Action):
             send_answer(dispatcher, "ehc_dates_late", missed=STEP_WORDS[passed[-1]])
         else:
             send_answer(dispatcher, "ehc_dates_on_time")
-        return [SlotSet(LAST_TOPIC, TOPIC)]
+        return [SlotSet(LAST_TOPIC, TOPIC), *leave_form(dispatcher, tracker)]

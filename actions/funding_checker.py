@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import clock
+from actions.forms import is_disclosure, is_interruption
 from actions.knowledge import LAST_TOPIC, knowledge, periods, send_answer
 from bot.dates import BirthDate, parse_birth_date
 from bot.funding import (
@@ -46,8 +47,6 @@ CHECKER_SLOTS = (BIRTH_DATE, PARENTS_WORK, SUPPORT_ROUTE)
 UNKNOWN_BIRTH_DATE = "unknown"
 CHECKER_TOPIC = "check_funding"
 
-# Intents that mean "I'm asking something else now", not "here is my answer".
-CONTROL_INTENTS = frozenset({"safeguarding", "human_handoff", "stop", "start_again"})
 NOT_INTERRUPTIONS = frozenset({"out_of_scope", "give_feedback", "inform", "check_funding", "funding_overview"})
 INTERRUPTION_MIN_CONFIDENCE = 0.6
 
@@ -80,18 +79,9 @@ def birth_date_is_approximate(tracker: Tracker) -> bool:
     return str(tracker.get_slot(BIRTH_DATE) or "").startswith(APPROXIMATE_MARK)
 
 
-def _is_disclosure(tracker: Tracker) -> bool:
-    """A disclosure is never read as an answer (and never kept): the safeguarding rule must answer it."""
-    return (tracker.latest_message.get("intent") or {}).get("name") == "safeguarding"
-
-
 def _is_interruption(tracker: Tracker) -> bool:
-    intent = tracker.latest_message.get("intent") or {}
-    name, confidence = intent.get("name"), intent.get("confidence") or 0.0
-    if name in CONTROL_INTENTS:
-        return True
-    answered_topic = name in knowledge().titles and name not in NOT_INTERRUPTIONS
-    return answered_topic and confidence >= INTERRUPTION_MIN_CONFIDENCE
+    return is_interruption(tracker, topics=knowledge().titles, min_confidence=INTERRUPTION_MIN_CONFIDENCE,
+                           not_interruptions=NOT_INTERRUPTIONS)
 
 
 def _attempted(dispatcher: CollectingDispatcher, tracker: Tracker, slot: str) -> Dict[Text, Any]:
@@ -126,7 +116,7 @@ class ValidateFundingCheckerForm(FormValidationAction):
         """A date of birth or an age anywhere in the message fills the slot (a later one corrects it)."""
         text = tracker.latest_message.get("text") or ""
         asked = tracker.get_slot("requested_slot") == BIRTH_DATE
-        if _is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
+        if is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
             return {}
         parsed = parse_birth_date(text, clock.today())
         if parsed:
@@ -153,7 +143,7 @@ def _extract_answer(
 ) -> Dict[Text, Any]:
     """Read one answer with ``parse``: short replies only when ``slot`` was just asked, never from another question."""
     asked = tracker.get_slot("requested_slot") == slot
-    if _is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
+    if is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
         return {}
     value = parse(tracker.latest_message.get("text") or "", asked=asked)
     return {slot: value} if value else _attempted(dispatcher, tracker, slot)

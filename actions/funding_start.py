@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.forms import leave_form
 from actions.funding_checker import BIRTH_DATE, birth_date_from_slots, birth_date_slot_value
 from actions.knowledge import LAST_TOPIC, periods, send_answer
 from bot.dates import add_months, funding_from, parse_birth_date, turns
@@ -49,4 +50,4 @@ class ActionFundingStart(Action):
                 working_start=when(add_months(birth, WORKING_FROM_MONTHS)),
             )
         send_answer(dispatcher, TOPIC)
-        return events
+        return events + leave_form(dispatcher, tracker)

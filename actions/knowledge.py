@@ -8,9 +8,10 @@ import re
 from typing import Any, Dict, List, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.forms import leave_form
 from bot.dates import FundingPeriod, load_funding_periods
 from bot.knowledge import Knowledge, load_knowledge
 
@@ -59,7 +60,8 @@ class ActionAnswerQuestion(Action):
 
     A short follow-up ("what about if we're on universal credit?") is read in the context of the last answer: if the
     model's best guess is from another group of topics but a topic from the last group is a close alternative, that
-    one is answered. Answering a question also ends any form the family was in: they have moved on.
+    one is answered. Answering a question also ends any form the family was in: they have moved on (a survey offers
+    to carry on).
     """
 
     def name(self) -> Text:
@@ -73,10 +75,7 @@ class ActionAnswerQuestion(Action):
             # A rule sent an intent here that has no written answer: say so gently rather than stay silent.
             logger.warning("no answer written for topic %r (sender %s)", topic, tracker.sender_id)
             dispatcher.utter_message(response=FALLBACK_RESPONSE)
-        events: List[EventType] = [SlotSet(LAST_TOPIC, topic)]
-        if tracker.active_loop_name:
-            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-        return events
+        return [SlotSet(LAST_TOPIC, topic), *leave_form(dispatcher, tracker)]
 
 
 def topic_group(topic: str) -> str:

@@ -133,6 +133,10 @@ class SmsTexts:
     help: str  # HELP/INFO
     no_text: str  # an empty message or a picture without words
     unavailable: str  # the assistant failed to answer
+    panel_joined: str  # after JOIN <keyword>; "{panel}" is the panel's name
+    panel_left: str  # after LEAVE
+    panel_not_member: str  # LEAVE from someone on no panel
+    panel_which: str  # JOIN without a known survey keyword
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,9 @@ class TelegramTexts:
     unavailable: str  # the assistant failed to answer
     button_expired: str  # a button whose payload we no longer remember
     start_message: str  # what /start sends to Rasa, e.g. "/greet"
+    panel_joined: str  # after the "Join the panel" button; "{panel}" is the panel's name
+    panel_left: str  # after /leave
+    panel_not_member: str  # /leave from someone on no panel
     commands: Tuple[Tuple[str, str], ...]  # (command, description) for setMyCommands, in menu order
 
 

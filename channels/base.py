@@ -13,8 +13,11 @@ A subclass implements ``receive`` (check and parse a request, then ``run_in_back
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from typing import Any, Awaitable, Callable, Coroutine, Dict, Optional, Set
+import re
+from dataclasses import replace
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Mapping, Optional, Set
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -23,12 +26,21 @@ from sanic.response import HTTPResponse
 
 from bot.channel_config import ChannelTexts, load_channel_texts
 from bot.channel_state import ChannelState
+from bot.privacy.hashing import log_ref
 from bot.settings import Settings
+from bot.surveys.definitions import load_surveys
+from bot.surveys.panel import PanelStore
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
+# A button that joins or leaves a survey panel: handled by the channel, which alone knows who to invite later.
+PANEL_PAYLOAD = re.compile(r"panel:(join|leave):([a-z][a-z0-9_]{1,39})")
+# What a Telegram /start deep link or an invitation's button sends to Rasa for a survey.
+SURVEY_OFFER_PAYLOAD = '/survey_offer{{"survey":"{survey_id}"}}'
+# "Delete my data" as Rasa's intent, for Telegram's /stop.
+DELETE_MY_DATA_PAYLOAD = "/delete_my_data"
 WEBHOOK_PATH = "/webhook"
 HEALTH_PATH = "/"
 STATUS_OFF = 503
@@ -51,6 +63,7 @@ class WebhookChannel(InputChannel):
         self._hash_key = hash_key
         self._redis_url = redis_url
         self._state: Optional[ChannelState] = None
+        self._panel: Optional[PanelStore] = None
         self._tasks: Set["asyncio.Task[None]"] = set()
         self.texts = texts or load_channel_texts()
 
@@ -67,6 +80,33 @@ class WebhookChannel(InputChannel):
             url = self._redis_url or Settings.from_env().redis_url
             self._state = ChannelState.from_url(url, self._hash_key)
         return self._state
+
+    @property
+    def panel(self) -> PanelStore:
+        """The survey panels in Redis, created on first use (keys from PRIVACY_KEY and PANEL_ENCRYPTION_KEY)."""
+        if self._panel is None:
+            settings = Settings.from_env()
+            if self._redis_url:
+                settings = replace(settings, redis_url=self._redis_url)
+            self._panel = PanelStore.from_settings(settings)
+        return self._panel
+
+    async def join_panel(self, panel_id: str, sender_id: str, contact: str) -> Optional[str]:
+        """Add this person to a survey panel, keeping the contact encrypted; returns the panel's name.
+
+        Returns:
+            The panel's name, or None when there is no such panel.
+        """
+        name = panel_names().get(panel_id)
+        if name is None:
+            return None
+        await self.panel.join(panel_id, sender_id, self.name(), contact)
+        logger.info("%s joined the %s panel (%s)", self.name(), panel_id, log_ref(sender_id))
+        return name
+
+    async def leave_panels(self, sender_id: str) -> int:
+        """Take this person off every survey panel (LEAVE, STOP, /stop); returns how many they were on."""
+        return await self.panel.leave_all(sender_id)
 
     # --- To implement ------------------------------------------------------------------------------------------
 
@@ -123,6 +163,9 @@ class WebhookChannel(InputChannel):
         if self._state is not None:
             await self._state.close()
             self._state = None
+        if self._panel is not None:
+            await self._panel.close()
+            self._panel = None
 
     async def run_turn(self, on_new_message: OnNewMessage, output: OutputChannel, text: str, sender_id: str,
                        message_id: str, metadata: Optional[Dict[str, Any]] = None) -> bool:
@@ -138,6 +181,18 @@ class WebhookChannel(InputChannel):
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - Rasa's errors are not one family; any of them means "no answer"
-            logger.error("Rasa could not handle a %s message from %s", self.name(), sender_id, exc_info=True)
+            logger.error("Rasa could not handle a %s message (%s)", self.name(), log_ref(sender_id), exc_info=True)
             return False
         return True
+
+
+@functools.lru_cache(maxsize=1)
+def panel_names() -> Mapping[str, str]:
+    """Panel id -> the group's name ("strong_voices" -> "Strong Voices"), for every survey's panel."""
+    return {survey.panel: survey.panel.replace("_", " ").title() for survey in load_surveys().values()}
+
+
+@functools.lru_cache(maxsize=1)
+def survey_ids() -> frozenset:
+    """The surveys a deep link or an invitation may name."""
+    return frozenset(load_surveys())

@@ -59,6 +59,9 @@ TELEGRAM_TEXT_MAX_CHARS = 4096
 CALLBACK_ID_PREFIX = "cb:"
 CALLBACK_ID_HASH_CHARS = 16  # 96 bits of a SHA-256, base64url: no collisions among a bot's few hundred payloads
 TELEGRAM_BUTTONS_ONLY_TEXT = "Choose one:"  # Telegram refuses a keyboard without text
+# Buttons as short as a score ("0" to "10") share rows, so a 0-10 scale fits a phone screen.
+TELEGRAM_SHORT_TITLE_CHARS = 3
+TELEGRAM_SHORT_BUTTONS_PER_ROW = 6
 
 # A sentence ends at . ! ? (maybe followed by a closing quote or bracket) before a space, or at a line break.
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]?[ ]+|\n+")
@@ -339,3 +342,11 @@ def render_telegram(message: BotMessage) -> List[TelegramReply]:
     texts = texts or [TELEGRAM_BUTTONS_ONLY_TEXT]
     last = TelegramReply(text=texts[-1], keyboard=tuple(keyboard), callbacks=callbacks)
     return [TelegramReply(text=t) for t in texts[:-1]] + [last]
+
+
+def keyboard_rows(keyboard: Sequence[Tuple[str, str]]) -> List[List[Tuple[str, str]]]:
+    """Lay out an inline keyboard: one button per row, or rows of up to six when every title is a short score."""
+    if keyboard and all(len(title) <= TELEGRAM_SHORT_TITLE_CHARS for title, _ in keyboard):
+        return [list(keyboard[i:i + TELEGRAM_SHORT_BUTTONS_PER_ROW])
+                for i in range(0, len(keyboard), TELEGRAM_SHORT_BUTTONS_PER_ROW)]
+    return [[button] for button in keyboard]

@@ -33,7 +33,9 @@ from twilio.request_validator import RequestValidator
 
 from bot.channel_config import ChannelOff, ChannelTexts, TwilioConfig
 from bot.channel_state import ChannelStateUnavailable
+from bot.surveys.store import SurveyStoreError
 from bot.twilio_messages import TwilioMessages
+from bot.surveys.definitions import load_surveys
 from channels.base import OnNewMessage, WebhookChannel
 from channels.render import BotMessage, render_sms, sms_menu_choice, sms_menu_number
 
@@ -49,6 +51,9 @@ TWIML_CONTENT_TYPE = "text/xml"
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_KEYWORDS = frozenset({"HELP", "INFO"})
+# Survey panels: "JOIN VOICES" (a survey's keyword) joins that survey's panel; "LEAVE" leaves every panel.
+JOIN_KEYWORD = "JOIN"
+LEAVE_KEYWORD = "LEAVE"
 
 class Keyword(Enum):
     """A carrier keyword, sent as the whole message."""
@@ -198,6 +203,7 @@ class SmsInput(WebhookChannel):
         if word is Keyword.OPT_OUT:
             if await state.opt_out(CHANNEL, sms.number):
                 await self._send_text(sms.number, self.texts.sms.opted_out, even_if_opted_out=True)
+            await self._leave_panels(sms)
             return
         try:
             opted_out = await state.is_opted_out(CHANNEL, sms.number)
@@ -215,13 +221,56 @@ class SmsInput(WebhookChannel):
         if not sms.body:
             await self._send_text(sms.number, self.texts.sms.no_text)
             return
+        if await self._panel_keyword(sms):
+            return
         text = await self._menu_payload(sms) or sms.body
         output = SmsOutput()
-        sender_id = SENDER_PREFIX + state.identity(CHANNEL, sms.number)
+        sender_id = self.sender_id(sms)
         if not await self.run_turn(on_new_message, output, text, sender_id, sms.message_sid):
             await self._send_text(sms.number, self.texts.sms.unavailable)
             return
         await self._send_turn(sms.number, output.messages)
+
+    def sender_id(self, sms: IncomingSms) -> str:
+        """The id Rasa knows this phone by: a keyed hash of the number, never the number."""
+        return SENDER_PREFIX + self.state.identity(CHANNEL, sms.number)
+
+    async def _panel_keyword(self, sms: IncomingSms) -> bool:
+        """JOIN <keyword> and LEAVE: the survey panel, which needs the number, so the channel handles it.
+
+        Returns:
+            True when the text was a panel keyword (and has been answered).
+        """
+        words = sms.body.strip().rstrip(".!").upper().split()
+        if words == [LEAVE_KEYWORD]:
+            pass
+        elif not words or words[0] != JOIN_KEYWORD or len(words) > 2:
+            return False
+        try:
+            if words == [LEAVE_KEYWORD]:
+                left = await self.leave_panels(self.sender_id(sms))
+                await self._send_text(sms.number, self.texts.sms.panel_left if left else self.texts.sms.panel_not_member)
+                return True
+            panels = {survey.keyword: survey.panel for survey in load_surveys().values()}
+            panel_id = panels.get(words[1]) if len(words) == 2 else None
+            name = await self.join_panel(panel_id, self.sender_id(sms), sms.number) if panel_id else None
+        except SurveyStoreError:
+            logger.error("cannot reach the survey panel for SMS %s", sms.message_sid, exc_info=True)
+            await self._send_text(sms.number, self.texts.sms.unavailable)
+            return True
+        if name is None:
+            await self._send_text(sms.number, self.texts.sms.panel_which)
+        else:
+            await self._send_text(sms.number, self.texts.sms.panel_joined.format(panel=name))
+        return True
+
+    async def _leave_panels(self, sms: IncomingSms) -> None:
+        """STOP leaves every survey panel too; a failure is logged (the opt-out alone already stops invitations)."""
+        try:
+            await self.leave_panels(self.sender_id(sms))
+        except SurveyStoreError:
+            logger.error("cannot take SMS %s off the survey panels; its opt-out still stops invitations",
+                         sms.message_sid, exc_info=True)
 
     async def _menu_payload(self, sms: IncomingSms) -> Optional[str]:
         """The payload of the last menu's option when the text is just its number."""

@@ -37,8 +37,16 @@ from telegram.request import HTTPXRequest
 
 from bot.channel_config import ChannelOff, ChannelTexts, TelegramConfig
 from bot.channel_state import ChannelState, ChannelStateUnavailable
-from channels.base import OnNewMessage, WebhookChannel
-from channels.render import BotMessage, TelegramReply, is_callback_id, render_telegram
+from bot.surveys.store import SurveyStoreError
+from channels.base import (
+    DELETE_MY_DATA_PAYLOAD,
+    PANEL_PAYLOAD,
+    SURVEY_OFFER_PAYLOAD,
+    OnNewMessage,
+    WebhookChannel,
+    survey_ids,
+)
+from channels.render import BotMessage, TelegramReply, is_callback_id, keyboard_rows, render_telegram
 
 logger = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and a Bot API URL contains the bot's token: keep it out of the logs.
@@ -116,7 +124,7 @@ class TelegramOutput(OutputChannel):
                 logger.error("cannot save callback ids; sending the message without those buttons", exc_info=True)
                 keyboard = tuple(button for button in keyboard if button[1] not in reply.callbacks)
         markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(title, callback_data=data)] for title, data in keyboard]
+            [[InlineKeyboardButton(title, callback_data=data) for title, data in row] for row in keyboard_rows(keyboard)]
         ) if keyboard else None
         try:
             await self._bot.send_message(self._chat_id, reply.text, reply_markup=markup)
@@ -168,6 +176,7 @@ class TelegramInput(WebhookChannel):
             "help": self.on_help,
             "privacy": self.on_privacy,
             "stop": self.on_stop,
+            "leave": self.on_leave,
         }
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -230,6 +239,10 @@ class TelegramInput(WebhookChannel):
         elif text is None:
             await self.say(message, self.texts.telegram.no_text)
             return
+        panel = PANEL_PAYLOAD.fullmatch(text.strip())
+        if panel is not None:
+            await self.on_panel_button(message, panel.group(1), panel.group(2))
+            return
         command = COMMAND.fullmatch(text.strip()) if message.callback_query_id is None else None
         handler = self._commands.get(command.group(1).lower()) if command else None
         if handler is not None and command is not None:
@@ -238,8 +251,12 @@ class TelegramInput(WebhookChannel):
         await self.converse(message, text, on_new_message)
 
     async def on_start(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
-        """/start [payload]: turn messages back on and greet, passing a deep-link payload to Rasa as metadata."""
+        """/start [payload]: turn messages back on and greet; ``/start strong_voices`` (a deep link to a survey)
+        offers that survey. Any other deep-link payload reaches Rasa as metadata."""
         await self.state.opt_in(CHANNEL, str(message.chat_id))
+        if argument in survey_ids():
+            await self.converse(message, SURVEY_OFFER_PAYLOAD.format(survey_id=argument), on_new_message)
+            return
         metadata = {DEEP_LINK_METADATA: argument} if DEEP_LINK.fullmatch(argument) else None
         await self.converse(message, self.texts.telegram.start_message, on_new_message, metadata)
 
@@ -252,15 +269,48 @@ class TelegramInput(WebhookChannel):
         await self.say(message, self.texts.telegram.privacy)
 
     async def on_stop(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
-        """/stop: no messages we start (surveys) until /start; replies to their own messages still come."""
+        """/stop: no messages we start (survey invitations) until /start, off every panel, and the conversation
+        and answers to open surveys deleted (Rasa's "delete my data"); replies to their own messages still come."""
         await self.state.opt_out(CHANNEL, str(message.chat_id))
+        try:
+            await self.leave_panels(self.sender_id(message))
+        except SurveyStoreError:
+            logger.error("cannot take a Telegram chat off the survey panels; its opt-out still stops invitations",
+                         exc_info=True)
+        await self.converse(message, DELETE_MY_DATA_PAYLOAD, on_new_message)
         await self.say(message, self.texts.telegram.stopped)
+
+    async def on_leave(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
+        """/leave: off every survey panel (no more invitations); the conversation goes on."""
+        await self.on_panel_button(message, "leave", "")
+
+    async def on_panel_button(self, message: TelegramIncoming, verb: str, panel_id: str) -> None:
+        """A "Join the panel" (or leave) button: the chat id is kept, encrypted, to send invitations later."""
+        sender_id = self.sender_id(message)
+        try:
+            if verb == "leave":
+                left = await self.leave_panels(sender_id)
+                await self.say(message,
+                               self.texts.telegram.panel_left if left else self.texts.telegram.panel_not_member)
+                return
+            name = await self.join_panel(panel_id, sender_id, str(message.chat_id))
+        except SurveyStoreError:
+            logger.error("cannot reach the survey panels for Telegram update %s", message.update_id, exc_info=True)
+            await self.say(message, self.texts.telegram.unavailable)
+            return
+        if name is None:
+            await self.say(message, self.texts.telegram.button_expired)
+            return
+        await self.say(message, self.texts.telegram.panel_joined.format(panel=name))
+
+    def sender_id(self, message: TelegramIncoming) -> str:
+        """The id Rasa knows this chat by: a keyed hash of the chat id, never the id."""
+        return SENDER_PREFIX + self.state.identity(CHANNEL, str(message.chat_id))
 
     async def converse(self, message: TelegramIncoming, text: str, on_new_message: OnNewMessage,
                        metadata: Optional[Dict[str, Any]] = None) -> None:
         """Pass ``text`` to Rasa; its replies go straight to the chat."""
-        sender_id = SENDER_PREFIX + self.state.identity(CHANNEL, str(message.chat_id))
-        if not await self.run_turn(on_new_message, self._output(message), text, sender_id,
+        if not await self.run_turn(on_new_message, self._output(message), text, self.sender_id(message),
                                    str(message.update_id), metadata):
             await self.say(message, self.texts.telegram.unavailable)
 

@@ -18,13 +18,16 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, AsyncIterator, List
 
 import aiohttp
 from aiohttp import web
 
+from bot.privacy.hashing import log_ref
 from bot.settings import Settings
+from bot.surveys.definitions import load_surveys
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ SECURITY_HEADERS = {
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 HTTP_SESSION_KEY = web.AppKey("http_session", aiohttp.ClientSession)
+SURVEYS_KEY = web.AppKey("surveys", dict)
 
 
 class ChatError(Exception):
@@ -131,11 +135,13 @@ def create_app(settings: Settings) -> web.Application:
     """
     app = web.Application()
     app[SETTINGS_KEY] = settings
+    app[SURVEYS_KEY] = load_surveys()
     app.cleanup_ctx.append(_http_session)
     app.on_response_prepare.append(_add_security_headers)
     app.router.add_get("/", _index)
     app.router.add_post("/api/chat", _chat)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/api/surveys", _surveys)
     app.router.add_static("/static/", STATIC_DIR, name="static")
     return app
 
@@ -174,9 +180,20 @@ async def _chat(request: web.Request) -> web.Response:
     try:
         replies = await _ask_rasa(request.app[HTTP_SESSION_KEY], settings, chat)
     except RasaUnavailable as error:
-        logger.warning("Rasa gave no replies for sender %s: %s", chat.sender, error, exc_info=True)
+        logger.warning("Rasa gave no replies (%s): %s", log_ref(chat.sender), error, exc_info=True)
         return _error_response(error)
     return web.json_response(replies)
+
+
+async def _surveys(request: web.Request) -> web.Response:
+    """The surveys open today, for the page's "Have your say" links (each starts its survey in the chat)."""
+    today = date.today()
+    listed = [
+        {"id": survey.id, "title": survey.title, "audience": survey.audience}
+        for _, survey in sorted(request.app[SURVEYS_KEY].items())
+        if survey.is_open(today)
+    ]
+    return web.json_response(listed)
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -13,18 +13,25 @@ import shutil
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List, Set
 
 import pytest
 import redis
+from cryptography.fernet import Fernet
 
 from bot.settings import Settings
 from bot.stack import VAR_DIR, Stack, latest_model, settings_with_free_ports
+from bot.privacy.hashing import tracker_key
+from tests.integration.clients import SMS_WEBHOOK_URL, Chat, Phone
 from tests.integration.standins import TelegramStandIn, TwilioStandIn
 
-# The public address Twilio would sign in production (behind a proxy); the SMS channel must check signatures
-# against it, not against the local address Rasa sees.
-SMS_WEBHOOK_URL = "https://sms.example.org/webhooks/sms/webhook"
+PRIVACY_AUDIT = "privacy_audit"
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """The privacy audit reads what the whole session left in Redis and the logs, so it runs last."""
+    items.sort(key=lambda item: item.get_closest_marker(PRIVACY_AUDIT) is not None)
+
 
 
 def _require(program_ok: bool, reason: str) -> None:
@@ -62,6 +69,8 @@ def channel_env(twilio_standin: TwilioStandIn, telegram_standin: TelegramStandIn
         "TELEGRAM_SECRET_TOKEN": secrets.token_urlsafe(32),
         "TELEGRAM_API_BASE": telegram_standin.url,
         "CHANNEL_HASH_KEY": secrets.token_hex(32),
+        "PRIVACY_KEY": secrets.token_hex(32),
+        "PANEL_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
@@ -80,7 +89,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory, channel_env: Dict[str, str])
              "redis-server is not installed (apt-get install -y redis-server); .ci/run installs it")
     latest_model()  # a clear error if nothing was trained
     settings = settings_with_free_ports(Settings.from_env({}))
-    running = Stack(settings, log_dir=VAR_DIR / "test-logs")
+    log_dir = VAR_DIR / "test-logs"
+    for old in log_dir.glob("*.log"):
+        old.unlink()  # the privacy audit reads this session's logs only
+    running = Stack(settings, log_dir=log_dir)
     running.start(redis_dir=tmp_path_factory.mktemp("redis"))
     yield running
     running.stop()
@@ -106,10 +118,38 @@ def redis_client(stack: Stack) -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture(scope="session")
+def sensitive() -> Set[str]:
+    """Everything the session's tests typed or were known by that must never reach Redis or a log: phone numbers,
+    chat ids, Rasa sender ids, and the personal details in free-text answers (the privacy audit checks)."""
+    return set()
+
+
 @pytest.fixture
-def sender() -> str:
+def sender(sensitive: Set[str]) -> str:
     """A fresh conversation id, so tests never see each other's context."""
-    return "test-" + uuid.uuid4().hex
+    sender_id = "test-" + uuid.uuid4().hex
+    sensitive.add(sender_id)
+    return sender_id
+
+
+@pytest.fixture(scope="session")
+def stored_tracker_key(channel_env: Dict[str, str]) -> Callable[[str], str]:
+    """Where the tracker store keeps a sender's conversation: a keyed hash, never the sender id."""
+    key = channel_env["PRIVACY_KEY"].encode()
+    return lambda sender_id: f"send:tracker:{tracker_key(key, sender_id)}"
+
+
+@pytest.fixture
+def chat(stack: Stack, telegram_standin: TelegramStandIn, channel_env: Dict[str, str], sensitive: Set[str]) -> Chat:
+    """A new private Telegram chat, so tests never see each other's conversations."""
+    return Chat(stack, telegram_standin, channel_env, sensitive)
+
+
+@pytest.fixture
+def phone(stack: Stack, twilio_standin: TwilioStandIn, channel_env: Dict[str, str], sensitive: Set[str]) -> Phone:
+    """A new phone number, so tests never see each other's conversations or opt-outs."""
+    return Phone(stack, twilio_standin, channel_env, sensitive)
 
 
 Ask = Callable[[str], List[dict]]

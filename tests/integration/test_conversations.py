@@ -106,10 +106,11 @@ def test_a_button_payload_answers_its_topic(ask) -> None:
     assert "free school meals" in reply_text(ask("/haf_eligibility"))
 
 
-def test_the_conversation_is_kept_in_redis_with_an_expiry(ask, sender, redis_client, stack) -> None:
-    """Redis is the tracker store, and conversations expire."""
+def test_the_conversation_is_kept_in_redis_with_an_expiry(ask, sender, redis_client, stack,
+                                                          stored_tracker_key) -> None:
+    """Redis is the tracker store, under a keyed hash of the sender id, and conversations expire."""
     ask("what is HAF")
-    key = f"send:tracker:{sender}"
-    assert redis_client.exists(key)
+    key = stored_tracker_key(sender)
+    assert redis_client.exists(key) and not redis_client.exists(f"send:tracker:{sender}")
     ttl = redis_client.ttl(key)
     assert 0 < ttl <= stack.settings.tracker_expiry_seconds

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from typing import Iterator, Tuple
 import pytest
 import redis
 
+from bot.privacy.hashing import tracker_key
 from bot.stack import PROJECT_DIR, free_port, port_is_open, redis_answers
 from bot.settings import RedisAddress
 
@@ -68,7 +70,9 @@ def test_run_serves_survives_redis_restart_and_stops_cleanly_on_ctrl_c(external_
     """Ready line, an answer, a calm 503 while Redis is down, the conversation intact after, no orphans on Ctrl-C."""
     redis_port, redis_dir = external_redis
     ports = {name: free_port() for name in ("RASA_PORT", "ACTION_PORT", "WEB_PORT")}
-    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", **{k: str(v) for k, v in ports.items()}}
+    privacy_key = secrets.token_hex(32)
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "PRIVACY_KEY": privacy_key,
+           **{k: str(v) for k, v in ports.items()}}
     env.pop("RASA_URL", None)
     log_path = tmp_path / "run.log"
     with log_path.open("wb") as log:
@@ -98,7 +102,8 @@ def test_run_serves_survives_redis_restart_and_stops_cleanly_on_ctrl_c(external_
         try:
             status, reply = _chat(web_url, "run-test-sender", "how do i book a holiday club")
             assert status == 200 and "My Account" in json.dumps(reply)
-            tracker = redis.Redis(port=redis_port).get("send:tracker:run-test-sender").decode()
+            key = f"send:tracker:{tracker_key(privacy_key.encode(), 'run-test-sender')}"
+            tracker = redis.Redis(port=redis_port).get(key).decode()
             assert "what is HAF" in tracker, "the conversation from before the restart was lost"
         finally:
             supervisor.send_signal(signal.SIGINT)

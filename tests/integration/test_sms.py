@@ -24,7 +24,7 @@ from bot.stack import LOOPBACK, Stack, free_port
 from channels.render import SMS_PART_SEPTETS, gsm7_septets, is_gsm7
 from bot.twilio_messages import TwilioMessages
 from channels.sms import IncomingSms, SmsInput
-from tests.integration.conftest import SMS_WEBHOOK_URL
+from tests.integration.clients import SMS_WEBHOOK_URL, Phone
 from tests.integration.standins import TwilioStandIn
 
 pytestmark = pytest.mark.integration
@@ -33,77 +33,15 @@ pytestmark = pytest.mark.integration
 NOTHING_SENT_SECONDS = 6.0
 
 
-class Phone:
-    """A parent's phone: texts the assistant as Twilio would (signed webhook) and reads what came back."""
-
-    def __init__(self, stack: Stack, twilio: TwilioStandIn, env: Dict[str, str]) -> None:
-        self.number = "+4477009" + "".join(secrets.choice("0123456789") for _ in range(5))
-        self.webhook = f"{stack.settings.rasa_url}/webhooks/sms/webhook"
-        self.twilio = twilio
-        self.env = env
-
-    @property
-    def sender_id(self) -> str:
-        """The id Rasa knows this phone by: a hash, never the number."""
-        return "sms-" + identity_hash(self.env["CHANNEL_HASH_KEY"].encode(), "sms", self.number)
-
-    def fields(self, body: str, sid: Optional[str] = None, **extra: str) -> Dict[str, str]:
-        """The form Twilio posts for an incoming text."""
-        return {
-            "MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": self.env["TWILIO_ACCOUNT_SID"],
-            "From": self.number, "To": self.env["TWILIO_NUMBER"], "Body": body, "NumMedia": "0",
-            "NumSegments": "1", "SmsStatus": "received", "ApiVersion": "2010-04-01", **extra,
-        }
-
-    def post(self, fields: Dict[str, str], signature: Optional[str] = "sign",
-             signed_url: str = SMS_WEBHOOK_URL) -> int:
-        """POST the webhook; ``signature="sign"`` signs it as Twilio does (for ``signed_url``)."""
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if signature == "sign":
-            signature = RequestValidator(self.env["TWILIO_AUTH_TOKEN"]).compute_signature(signed_url, fields)
-        if signature is not None:
-            headers["X-Twilio-Signature"] = signature
-        request = urllib.request.Request(self.webhook, urllib.parse.urlencode(fields).encode(), headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                self.last_body = response.read().decode()
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-    def text(self, body: str, **extra: str) -> int:
-        """Send a text; returns the webhook's status."""
-        return self.post(self.fields(body, **extra))
-
-    def replies(self, count: int = 1) -> List[str]:
-        """Wait for at least ``count`` texts to this phone; all of them so far."""
-        self.twilio.wait_for(lambda r: r.fields.get("To") == self.number and r.fields["accepted"], count)
-        return self.twilio.texts_to(self.number)
-
-    def ask(self, body: str) -> str:
-        """Text a question and return the whole reply (its parts joined)."""
-        before = len(self.twilio.texts_to(self.number))
-        assert self.text(body) == 200
-        self.replies(before + 1)
-        # Parts of one reply are sent back to back; give the last ones a moment.
-        self.twilio.quiet_for(lambda r: False, 1.0)
-        return "\n".join(self.twilio.texts_to(self.number)[before:])
-
-
-@pytest.fixture
-def phone(stack: Stack, twilio_standin: TwilioStandIn, channel_env: Dict[str, str]) -> Phone:
-    """A new phone number, so tests never see each other's conversations or opt-outs."""
-    return Phone(stack, twilio_standin, channel_env)
-
-
-def test_a_question_gets_the_answer_as_numbered_gsm7_parts(phone: Phone, redis_client: redis.Redis) -> None:
+def test_a_question_gets_the_answer_as_numbered_gsm7_parts(phone: Phone, redis_client: redis.Redis,
+                                                           stored_tracker_key) -> None:
     """Happy path: the answer reaches the phone from our number, GSM-7, each part at most two segments."""
     reply = phone.ask("who can go to HAF holiday clubs")
     assert "free school meals" in reply
     texts = phone.twilio.calls(lambda r: r.fields.get("To") == phone.number)
     assert all(r.fields["From"] == phone.env["TWILIO_NUMBER"] for r in texts)
     assert all(is_gsm7(t) and gsm7_septets(t) <= SMS_PART_SEPTETS for t in phone.twilio.texts_to(phone.number))
-    assert redis_client.exists(f"send:tracker:{phone.sender_id}")  # Rasa knows the phone by its hash only
+    assert redis_client.exists(stored_tracker_key(phone.sender_id))  # stored under a hash of a hash, never the number
     assert phone.last_body.startswith("<?xml") and "<Response></Response>" in phone.last_body
 
 
@@ -117,7 +55,8 @@ def test_buttons_become_one_numbered_text_and_a_number_picks_one(phone: Phone) -
     assert "3- and 4-year-olds" in answer  # the answer to /funding_overview, the first button's payload
 
 
-def test_a_forged_or_missing_signature_gets_403_and_reaches_nothing(phone: Phone, redis_client: redis.Redis) -> None:
+def test_a_forged_or_missing_signature_gets_403_and_reaches_nothing(phone: Phone, redis_client: redis.Redis,
+                                                                   stored_tracker_key) -> None:
     """Only Twilio, signing with our auth token for our public URL, gets through; nothing else reaches Rasa."""
     fields = phone.fields("who can go to HAF holiday clubs")
     forged = RequestValidator("not-our-token").compute_signature(SMS_WEBHOOK_URL, fields)
@@ -128,7 +67,7 @@ def test_a_forged_or_missing_signature_gets_403_and_reaches_nothing(phone: Phone
     genuine = RequestValidator(phone.env["TWILIO_AUTH_TOKEN"]).compute_signature(SMS_WEBHOOK_URL, fields)
     assert phone.post({**fields, "Body": "changed on the way"}, signature=genuine) == 403  # tampered with
     assert phone.twilio.quiet_for(lambda r: r.fields.get("To") == phone.number, NOTHING_SENT_SECONDS) == []
-    assert not redis_client.exists(f"send:tracker:{phone.sender_id}")
+    assert not redis_client.exists(stored_tracker_key(phone.sender_id))
 
 
 def test_stop_is_confirmed_once_and_then_nothing_is_sent(phone: Phone) -> None:

@@ -19,82 +19,16 @@ from bot.cli import main as cli_main
 from bot.stack import LOOPBACK, Stack, free_port
 from channels.render import callback_id
 from channels.telegram import TelegramIncoming, TelegramInput
+from tests.integration.clients import Chat
 from tests.integration.standins import Received, TelegramStandIn
 
 pytestmark = pytest.mark.integration
 
 NOTHING_SENT_SECONDS = 6.0
-_UPDATE_IDS = itertools.count(int(time.time()) % 10**6 * 100)
-
-
-class Chat:
-    """A young person's private chat with the bot: sends updates as Telegram does, reads what the bot sent."""
-
-    def __init__(self, stack: Stack, telegram: TelegramStandIn, env: Dict[str, str]) -> None:
-        self.chat_id = secrets.randbelow(10**9) + 10**9
-        self.webhook = f"{stack.settings.rasa_url}/webhooks/telegram/webhook"
-        self.telegram = telegram
-        self.secret = env["TELEGRAM_SECRET_TOKEN"]
-        self.user = {"id": self.chat_id, "is_bot": False, "first_name": "Sam", "language_code": "en"}
-
-    def post(self, update: Any, secret: Optional[str] = "ours", raw: Optional[bytes] = None) -> int:
-        """POST an update to the webhook with the secret token header (``secret=None``: no header)."""
-        headers = {"Content-Type": "application/json"}
-        if secret is not None:
-            headers["X-Telegram-Bot-Api-Secret-Token"] = self.secret if secret == "ours" else secret
-        body = raw if raw is not None else json.dumps(update).encode()
-        request = urllib.request.Request(self.webhook, body, headers)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-    def message(self, text: Optional[str] = None, **extra: Any) -> Dict[str, Any]:
-        """An update with a new message, as the Bot API sends it."""
-        message = {"message_id": next(_UPDATE_IDS), "from": self.user, "date": int(time.time()),
-                   "chat": {"id": self.chat_id, "first_name": "Sam", "type": "private"}, **extra}
-        if text is not None:
-            message["text"] = text
-            if text.startswith("/"):
-                message["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
-        return {"update_id": next(_UPDATE_IDS), "message": message}
-
-    def press(self, data: str, under: Optional[Received] = None) -> Dict[str, Any]:
-        """An update for a press of the button with ``data``, under the bot's message ``under``."""
-        message = {"message_id": 1, "date": int(time.time()),
-                   "chat": {"id": self.chat_id, "first_name": "Sam", "type": "private"}, "text": "..."}
-        if under is not None:
-            message = {"message_id": 1, "date": int(time.time()), "text": under.fields["text"],
-                       "chat": {"id": self.chat_id, "first_name": "Sam", "type": "private"},
-                       "reply_markup": under.fields["reply_markup"]}
-        query = {"id": str(next(_UPDATE_IDS)), "from": self.user, "message": message,
-                 "chat_instance": "-" + str(self.chat_id), "data": data}
-        return {"update_id": next(_UPDATE_IDS), "callback_query": query}
-
-    def sent(self, count: int = 1) -> List[Received]:
-        """Wait for at least ``count`` messages to this chat; all of them so far."""
-        return self.telegram.wait_for(
-            lambda r: r.method == "sendMessage" and str(r.fields.get("chat_id")) == str(self.chat_id), count
-        )
-
-    def say(self, update: Dict[str, Any]) -> List[Received]:
-        """Post an update and return the messages the bot sent in reply."""
-        before = len(self.telegram.sent_to(self.chat_id))
-        assert self.post(update) == 200
-        self.sent(before + 1)
-        self.telegram.quiet_for(lambda r: False, 1.0)  # a turn may send more than one message
-        return self.telegram.sent_to(self.chat_id)[before:]
-
-
-@pytest.fixture
-def chat(stack: Stack, telegram_standin: TelegramStandIn, channel_env: Dict[str, str]) -> Chat:
-    """A new private chat, so tests never see each other's conversations."""
-    return Chat(stack, telegram_standin, channel_env)
 
 
 def _keyboard(message: Received) -> List[Dict[str, str]]:
-    return [row[0] for row in message.fields.get("reply_markup", {}).get("inline_keyboard", [])]
+    return [button for row in message.fields.get("reply_markup", {}).get("inline_keyboard", []) for button in row]
 
 
 def test_a_message_gets_a_reply_with_an_inline_keyboard(chat: Chat) -> None:

@@ -165,3 +165,16 @@ def test_reply_buttons_are_real_buttons(page: Page) -> None:
 
     expect(page.locator(USER_MESSAGES).last).to_have_text(re.compile(re.escape(title)))
     expect(page.locator(BOT_MESSAGES).nth(replies_before)).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+
+
+def test_have_your_say_links_start_a_survey_in_the_chat(page: Page) -> None:
+    """Issue #7: the page lists the open surveys; following one starts it in the chat with its privacy notice and
+    an explicit yes, and a press of "Yes, start" asks the first question."""
+    links = page.locator("#survey-links a")
+    expect(links.first).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Strong Voices"))).to_be_visible()
+    page.get_by_role("link", name=re.compile("Strong Voices")).click()
+    expect(page.locator(USER_MESSAGES).last).to_contain_text("Take part in the survey")
+    expect(page.locator(BOT_MESSAGES).last).to_contain_text("delete my data", timeout=REPLY_TIMEOUT_MS)
+    page.get_by_role("button", name=re.compile("^Yes")).last.click()
+    expect(page.locator(BOT_MESSAGES).last).to_contain_text("Question 1", timeout=REPLY_TIMEOUT_MS)

@@ -66,9 +66,9 @@ def test_sms_texts_are_plain_gsm7_and_fit_one_part() -> None:
 
 
 def test_telegram_commands_are_listed() -> None:
-    """setMyCommands gets /start, /help, /privacy and /stop, each with a description."""
+    """setMyCommands gets /start, /help, /privacy, /leave (the survey panel, issue #7) and /stop, each described."""
     texts = load_channel_texts().telegram
-    assert [name for name, _ in texts.commands] == ["start", "help", "privacy", "stop"]
+    assert [name for name, _ in texts.commands] == ["start", "help", "privacy", "leave", "stop"]
     assert all(description for _, description in texts.commands)
 
 

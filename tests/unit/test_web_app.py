@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.privacy.hashing import log_ref
 from bot.settings import Settings
 from bot.web.app import (
     ERROR_BAD_SENDER,
@@ -247,7 +248,7 @@ async def test_chat_answers_503_when_rasa_is_down(
     failures = [record for record in caplog.records if record.name.startswith("bot.web")]
     assert len(failures) == 1
     assert failures[0].exc_info is not None
-    assert SENDER in failures[0].getMessage()
+    assert log_ref(SENDER) in failures[0].getMessage() and SENDER not in failures[0].getMessage()
     assert SECRET_MESSAGE not in caplog.text
 
 

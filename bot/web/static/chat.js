@@ -9,6 +9,9 @@
   "use strict";
 
   var API_URL = "/api/chat";
+  var SURVEYS_URL = "/api/surveys";
+  // A survey id, as in data/surveys/<id>.yml; anything else in ?survey= is ignored.
+  var SURVEY_ID_PATTERN = /^[a-z][a-z0-9_]{1,39}$/;
   var SENDER_STORAGE_KEY = "send-chat-sender";
   // A little longer than the server's own wait for Rasa, so the server's friendly 503 arrives first.
   var REQUEST_TIMEOUT_MS = 65000;
@@ -297,10 +300,54 @@
     send(text, text, true);
   });
 
+  /** The payload that starts a survey, as its button in the chat would send it. */
+  function surveyPayload(id) {
+    return "/survey_offer" + JSON.stringify({ survey: id });
+  }
+
+  /** List the open surveys as links under the chat; a link reloads the page with ?survey=<id>. */
+  function showSurveyLinks() {
+    var aside = document.querySelector(".have-your-say");
+    var list = document.getElementById("survey-links");
+    if (!aside || !list || typeof fetch !== "function") {
+      return;
+    }
+    fetch(SURVEYS_URL, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        return response.ok ? response.json() : [];
+      })
+      .then(function (surveys) {
+        if (!Array.isArray(surveys) || surveys.length === 0) {
+          return;
+        }
+        surveys.forEach(function (survey) {
+          if (!survey || typeof survey.id !== "string" || !SURVEY_ID_PATTERN.test(survey.id)) {
+            return;
+          }
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = "?survey=" + encodeURIComponent(survey.id);
+          link.textContent = String(survey.title || survey.id);
+          item.appendChild(link);
+          list.appendChild(item);
+        });
+        aside.hidden = list.children.length === 0;
+      })
+      .catch(function () {
+        // No links is fine: feedback can still be given by typing in the chat.
+      });
+  }
+
   addMessage("bot", function (body) {
     var p = document.createElement("p");
     p.className = "msg__text";
     p.textContent = WELCOME;
     body.appendChild(p);
   });
+  showSurveyLinks();
+
+  var requested = new URLSearchParams(window.location.search).get("survey");
+  if (requested && SURVEY_ID_PATTERN.test(requested)) {
+    send(surveyPayload(requested), "Take part in the survey", false);
+  }
 })();

@@ -1,0 +1,819 @@
+"""Redaction of free text before it is stored: survey answers and chat messages (issue #7, part 3).
+
+What is redacted, and the token that replaces it:
+
+    [NAME]           people's names: "my son Jake", "Mrs Patel", "jake's teacher", "Amir Khan"
+    [PHONE]          UK phone numbers in any usual form: 07700 900123, +44 7700 900123, (024) 7683 1614, 0800 1111
+    [EMAIL]          email addresses, with dots and plus signs
+    [ADDRESS]        street addresses with a house or flat number ("flat 3, 45 London Road", "14 the crescent"),
+                     and a street after "I live on"
+    [POSTCODE]       UK postcodes, with or without the space, in any case ("CV1 2GN", "cv12gn")
+    [NHS_NUMBER]     10-digit NHS numbers, spaced or not: with a valid check digit, or any 10 digits after "NHS no"
+    [DATE_OF_BIRTH]  a date after "born", "DOB", "date of birth" or "birthday"; other dates stay, because the
+                     assistant needs them ("the meeting on 3 March", "we asked on 12/01/2026")
+    [SCHOOL]         schools from ``data/privacy/school_names.yml`` (and the deployment's SCHOOL_NAMES_FILE), and
+                     capitalised names ending in School, Academy, Primary, Nursery, College and the like
+
+What is kept: the SEND words in ``data/privacy/keep_words.yml`` (SENCo, EHCP, CAMHS, ADHD, SALT, DLA, PIP...), which
+are never part of a redaction even where they look like a name; and everything that is not one of the kinds above.
+The public helpline numbers a family may quote (0800 1111, 024 7683 1614) are phone numbers and are redacted like any
+other: that loses nothing, and a list of exceptions could let a real number through. Short codes (999, 85258) are
+not phone numbers here and stay.
+
+How names work: a pattern cannot tell a name from a word, so names come from Faker's first-name and surname lists for
+the languages Coventry families speak (read as data, Faker is never run), weighed by case and context:
+
+* a listed first name with a capital letter is a name anywhere ("Jake has ADHD");
+* in lower case it is a name only after context: "my son jake", "my name is", "called", "Mrs", "hi", "I'm",
+  "jake's teacher", "jake aged 7", and the names joined to one already found ("jake and ella", "jake smith");
+* a capitalised word that is in no list is a name only after strong context ("my son Zayyan", "Mr Okonjo");
+* names that are also words (``data/privacy/name_words.yml``: Will, May, Grace, Hope, Mark...) need a capital letter
+  and either context or a place in the middle of a sentence, so "I will", "may be", "a grace period", "Will the
+  panel..." and "in May" stay;
+* titles stay outside the redaction ("Mrs [NAME]"), so the answer still reads well.
+
+Presidio does the work: its e-mail, phone and NHS recognisers and our UK ones run in one ``AnalyzerEngine``, and its
+``AnonymizerEngine`` writes the tokens. Nothing touches the network: spaCy runs a blank English pipeline (no model to
+download) and the e-mail check uses tldextract's bundled suffix list.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+import tempfile
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+import spacy
+import tldextract
+import yaml
+from presidio_analyzer import (
+    AnalyzerEngine,
+    ContextAwareEnhancer,
+    EntityRecognizer,
+    LocalRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.predefined_recognizers import EmailRecognizer, NhsRecognizer, PhoneRecognizer
+from presidio_anonymizer import AnonymizerEngine
+from presidio_anonymizer.entities import OperatorConfig
+from presidio_anonymizer.entities import RecognizerResult as AnonymizerResult
+from spacy.lang.en.stop_words import STOP_WORDS
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "privacy"
+SCHOOL_NAMES_FILE = DATA_DIR / "school_names.yml"
+KEEP_WORDS_FILE = DATA_DIR / "keep_words.yml"
+NAME_WORDS_FILE = DATA_DIR / "name_words.yml"
+EXTRA_NAMES_FILE = DATA_DIR / "extra_names.yml"
+
+LANGUAGE = "en"
+
+NAME = "NAME"
+PHONE = "PHONE"
+EMAIL = "EMAIL"
+ADDRESS = "ADDRESS"
+POSTCODE = "POSTCODE"
+NHS_NUMBER = "NHS_NUMBER"
+DATE_OF_BIRTH = "DATE_OF_BIRTH"
+SCHOOL = "SCHOOL"
+# When two findings overlap, the longer wins; for the same length, the earlier kind in this list.
+KINDS = (EMAIL, NHS_NUMBER, PHONE, DATE_OF_BIRTH, POSTCODE, ADDRESS, SCHOOL, NAME)
+# Presidio's own entity names for the recognisers we take from it.
+PRESIDIO_KINDS = {"EMAIL_ADDRESS": EMAIL, "PHONE_NUMBER": PHONE, "UK_NHS": NHS_NUMBER}
+# Kinds a keep-word must never be part of (the others are digits and addresses, which no keep-word looks like).
+KEEP_WORD_GUARDED_KINDS = frozenset({NAME, SCHOOL})
+TOKEN_PATTERN = re.compile(r"\[(?:" + "|".join(KINDS) + r")\]")
+
+# Faker's name lists for the languages Coventry families speak (names in other scripts are left out: they cannot be
+# mistaken for English words, and a pattern-free script needs a different approach).
+FAKER_LOCALES = (
+    "en_GB", "en_US", "en_IE", "en_NZ", "en_IN", "en_PK", "en_NG", "yo_NG", "ig_NG", "ha_NG", "tw_GH", "en_KE", "sw",
+    "pl_PL", "ro_RO", "lt_LT", "lv_LV", "sk_SK", "cs_CZ", "hu_HU", "pt_PT", "es_ES", "it_IT", "fr_FR", "tr_TR",
+    "de_DE",
+)
+# Romanised Chinese names, read from the attributes with "romanized" in their names.
+FAKER_ROMANISED_LOCALES = ("zh_CN",)
+LATIN_NAME = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ɏ][A-Za-zÀ-ÖØ-öø-ɏ'’\-]*$")
+# Weekday names: never names, never part of one ("Jake Monday").
+WEEKDAYS = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
+
+# Scores only order Presidio's own bookkeeping: every finding is used, whatever its score.
+SCORE = 0.85
+# How far around a word we look for context such as "my son" or "'s teacher".
+CONTEXT_CHARS = 60
+
+# Context before a word, as regular expressions over the lower-cased text that ends right before it.
+NAMING_CONTEXT = re.compile(
+    r"(?:\bnames?\s*(?:is|are|was|:|-|=)|\bname's|\bcalled|\bnamed|\bknown as|\bgoes by|\bcalls (?:him|her|them)self)"
+    r"\s*[,:\-]?\s*$"
+)
+# "My name is" (not "called"): the next word is a name even if it is in no list.
+NAME_IS_CONTEXT = re.compile(r"(?:\bnames?\s*(?:is|:|-|=)|\bname's)\s*$")
+RELATIONS = (
+    "son|daughter|child|boy|girl|grandson|granddaughter|grandchild|nephew|niece|brother|sister|stepson|"
+    "stepdaughter|baby|kid|twin|twins|husband|wife|partner|mum|mom|mother|dad|father|carer|sons|daughters|children|"
+    "kids|boys|girls|ds|dd|dc|lo|teenager|toddler|brothers|sisters|friend|sibling|siblings|grandchildren|eldest|"
+    "youngest|oldest|mate|bestie|best friend|bf|gf|boyfriend|girlfriend|cousin|auntie|aunty|uncle|nan|nanna|nanny|"
+    "grandma|grandad|granny|grandpa|grandmother|grandfather|stepdad|stepmum|stepmom|stepfather|stepmother"
+)
+RELATION_CONTEXT = re.compile(
+    r"\b(?:my|our|his|her|their|your|me|and)\s+"
+    r"(?:(?:eldest|youngest|oldest|middle|little|older|younger|baby|big|step|foster|adopted|autistic|disabled|"
+    r"twin|\d{1,2}\s*(?:yo|y/o|yr old|year old|years old))[\s-]+)?"
+    rf"(?:{RELATIONS})(?:\s*\(\s*\d{{1,2}}\s*\))?(?:\s+is)?\s*[,:\-]?\s*$"
+)
+TITLES = "mr|mrs|ms|mx|dr|prof|mister|miss|sir|master"
+# A title, maybe with an initial after it ("Mrs K Patel").
+TITLE_CONTEXT = re.compile(rf"(?:^|[^\w])(?P<title>{TITLES})\.?\s+(?:[a-z]\.?\s+)?$")
+TITLE_INITIAL = re.compile(rf"(?:^|[^\w])(?i:{TITLES})\.?\s+(?P<initial>[A-Z])\.?\s+$")
+INITIAL_WINDOW = 16
+# Titles that are also words ("I miss him"): after them a lower-case word must be a listed name.
+WORD_TITLES = frozenset({"miss", "sir", "master"})
+SIGNED_CONTEXT = re.compile(r"\b(?:signed|sincerely|regards|wishes)\s*[,:\-]?\s*$")
+WEAK_CONTEXT = re.compile(
+    r"\b(?:hi|hello|hey|dear|thanks|thank you|thankyou|cheers|love|from|ta|i'm|im|i am|this is|it's|"
+    r"teacher|senco|sendco|worker|keyworker|key worker|head|headteacher|paediatrician|consultant|"
+    r"psychologist|therapist|physio|nurse|doctor|caseworker|coordinator|officer|tutor|with|to|and|told|asked|ask|"
+    r"emailed|rang|phoned|texted|see|saw|met|its)\s*[,:\-!]?\s*$|&\s*$"
+)
+# Context after a word, as regular expressions over the lower-cased text that starts right after it.
+POSSESSIVE_AFTER = re.compile(r"^['’]s\b")
+ROLES = (
+    "teacher|teachers|mum|mom|dad|school|class|ehcp|ehc|plan|senco|ta|brother|sister|nan|gran|grandma|grandad|"
+    "worker|keyworker|appointment|diagnosis|needs|behaviour|friend|friends|carer|nursery|paediatrician|review|"
+    "therapist|support|transport|college|birthday|meltdowns|medication|school's"
+)
+POSSESSIVE_ROLE_AFTER = re.compile(rf"^['’]s\s+(?:{ROLES})\b")
+DESCRIBED_AFTER = re.compile(
+    rf"^\s*(?:(?:is|was)\s+(?:my|our|his|her|their)\s+(?:(?:eldest|youngest|little|older|younger)\s+)?"
+    rf"(?:{RELATIONS})\b|[,(]?\s*(?:aged?|age:)\s*\d)"
+)
+SAID_AFTER = re.compile(
+    r"^\s+(?:said|says|told|asked|replied|explained|agreed|promised|emailed|rang|phoned|texted|wrote|"
+    r"from (?:the|our|his|her|my|their))\b"
+)
+FIRST_NAME_AFTER = re.compile(r"^\s*(?:is|was|turned|turns|has|had|goes|went|gets|got|needs|loves|hates)\s+\d")
+JOINED_AFTER = re.compile(r"^(?:\s*,\s*|\s+(?:and|&|or|n)\s+|\s*&\s*|\s*/\s*)$")
+JOINING_WORDS = frozenset({"and", "or", "n"})
+# A word in a name may be joined to the next by one space (or "Mary-Jane", which is one word).
+NAME_GAP = re.compile(r"^ {1,2}$")
+# A lower-case first name starting a sentence is a name if a verb follows ("jake has adhd").
+_SUBJECT_VERBS = (
+    r"has|had|goes|went|gets|got|needs|loves|hates|struggles|attends|started|starts|can't|cant|won't|wont|"
+    r"doesn't|doesnt|didn't|didnt|wants|likes|finds|refuses|cries|screams"
+)
+SUBJECT_AFTER = re.compile(rf"^(?:\s+(?:{_SUBJECT_VERBS}|is|was|isn't|wasn't|and (?:i|me))\b|\s*\(|\s*[,.!?](?!\w)|\s*$)")
+# A name that is also a word, capitalised at the start of a sentence, is a name if a verb follows ("Jack has");
+# not "is" or "was", which follow the words as often ("Hope is fading").
+WORD_NAME_SUBJECT_AFTER = re.compile(rf"^\s+(?:{_SUBJECT_VERBS})\b")
+# Characters after which the next word is still in the middle of a sentence (a word or digit also is).
+MID_SENTENCE_CHARS = ",;&/'’\"“”(%"
+# At most this many words in one name ("Mary Jane Smith").
+MAX_NAME_WORDS = 3
+# A word: letters, with inner apostrophes and hyphens, but not the possessive 's ("Tom's" is "Tom" and "'s").
+WORD = re.compile(r"[^\W\d_]+(?:[-'’](?![sS]\b)[^\W\d_]+)*")
+
+# UK phone numbers phonenumbers does not accept as valid: the Ofcom drama ranges (07700 900xxx, 01632 960xxx) look
+# exactly like real numbers to a reader, so they must be redacted like real ones.
+UK_PHONE_REGEX = (
+    r"(?<![\w+])(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?|\(0(?=\d{2,4}\))|0)[1-9](?:\)?[ \-]?\d){8,9}(?![\d])"
+)
+# Postcode areas in use in the UK, so that "ks2 3rd" (key stage 2) is not a postcode.
+POSTCODE_AREAS = (
+    "AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY E EC EH EN EX FK "
+    "FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL LN LS LU M ME MK ML N NE NG NN "
+    "NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA TD TF TN TQ TR TS TW "
+    "UB W WA WC WD WF WN WR WS WV YO ZE"
+).split()
+POSTCODE_REGEX = (
+    r"(?<![\w])(?:GIR\s?0AA|(?:" + "|".join(sorted(POSTCODE_AREAS, key=len, reverse=True)) + r")"
+    r"\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})(?![\w])"
+)
+NHS_CONTEXT_REGEX = (
+    r"\b(?:nhs|n\.h\.s\.?)\s*(?:no\.?|number|num|#)?\s*(?:is|:|-)?\s*(?P<pii>\d{3}[ \-]?\d{3}[ \-]?\d{4})(?!\d)"
+)
+MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+DAY = r"[0-3]?\d(?:st|nd|rd|th)?"
+YEAR = r"(?:19|20)\d{2}"
+DATE_EXPRESSION = (
+    r"(?:[0-3]?\d\s?[/.\-]\s?[01]?\d\s?[/.\-]\s?(?:(?:19|20)\d{2}|\d{2})"
+    rf"|{DAY}(?:\s+of)?\s+{MONTHS}(?:,?\s+{YEAR})?"
+    rf"|{MONTHS}\s+{YEAR}"
+    rf"|{MONTHS}\s+{DAY}(?:,?\s+{YEAR})?"
+    rf"|{YEAR})(?![\w/])"
+)
+DOB_REGEX = (
+    r"\b(?:born|d\.?\s?o\.?\s?b|date\s+of\s+birth|birth\s?date|birthday|b[-'’]?day)(?![a-z])\.?"
+    r"[\s:=\-–,(]*(?:(?:is|was|on|in|the)[\s:,]+)*"
+    rf"(?P<pii>{DATE_EXPRESSION})"
+)
+# Street words. Those that are also everyday words ("a 20 minute drive" has none of these problems, "2 big green
+# eyes" would) count only with capital letters; the rest count in any case ("14 the crescent").
+STREET_TYPES_ANY_CASE = (
+    "road|rd|street|avenue|ave|lane|crescent|cres|terrace|mews|boulevard|gardens|gdns|grove|close|drive|parade"
+)
+STREET_TYPES_TITLE_CASE = (
+    "St|Way|Court|Ct|Place|Pl|Walk|Row|Square|Sq|Hill|Park|Rise|View|Green|End|Gate|Croft|Fields|Mead|Meadow|"
+    "Meadows|Chase|Vale|Dale|Wharf|Yard|Circus|Grange|Drive|Close|Grove|Gardens|Road|Street|Avenue|Lane|Crescent|"
+    "Terrace|Mews|Parade|Rd|Ave"
+)
+# Words that cannot be part of a street's name after a number: "9 months and the way", "20 minute drive".
+STREET_NOT_WORDS = tuple(sorted(STOP_WORDS)) + (
+    "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins", "day", "days", "week", "weeks", "month",
+    "months", "year", "years", "yr", "yrs", "time", "times", "mile", "miles", "metre", "metres", "km", "pound",
+    "pounds", "percent", "people", "children", "kids", "pupils", "students", "staff", "other", "lovely", "long",
+)
+_STREET_EXCLUDED = r"(?!(?i:" + "|".join(re.escape(w) for w in STREET_NOT_WORDS) + r")\b)"
+_FLAT = r"(?:(?i:flat|apartment|apt|unit)\s*(?:\d{1,4}[a-zA-Z]?\s*,?\s*)?)?"
+_HOUSE = r"(?<![\d/.:£$])\d{1,4}[a-zA-Z]?(?:\s*,)?\s+"
+ADDRESS_ANY_CASE_REGEX = (
+    rf"(?<![\w])(?P<pii>{_FLAT}{_HOUSE}"
+    rf"(?:(?i:the)\s+(?:{_STREET_EXCLUDED}[A-Za-z][A-Za-z'’\-]*\s+){{0,3}}"
+    rf"|(?:{_STREET_EXCLUDED}[A-Za-z][A-Za-z'’\-]*\s+){{1,3}})"
+    rf"(?i:{STREET_TYPES_ANY_CASE}))(?![\w])"
+)
+ADDRESS_TITLE_CASE_REGEX = (
+    rf"(?<![\w])(?P<pii>{_FLAT}{_HOUSE}"
+    rf"(?:The\s+(?:{_STREET_EXCLUDED}[A-Z][a-z'’\-]+\s+){{0,3}}|(?:{_STREET_EXCLUDED}[A-Z][a-z'’\-]+\s+){{1,3}})"
+    rf"(?:{STREET_TYPES_TITLE_CASE})\.?)(?![\w])"
+)
+LIVES_ON_REGEX = (
+    r"\b(?i:live|lives|living|lived|moved|moving|address(?:\s+is)?|house\s+is)\s+(?i:on|in|at|to|into|is)?\s*"
+    rf"(?P<pii>(?:The\s+)?(?:[A-Z][a-z'’\-]+\s+){{1,3}}(?:{STREET_TYPES_TITLE_CASE}))(?![\w])"
+)
+# School names by pattern: capitalised words, then words such as "Catholic Primary", then School, Academy...
+SCHOOL_TYPES = r"School|Academy|Nursery|College|Primary|Juniors?|Infants?|Secondary"
+SCHOOL_QUALIFIERS = (
+    r"Roman Catholic|Catholic|RC|C of E|CofE|CE|Church of England|Methodist|Community|Church|Infants?|Juniors?|"
+    r"Primary|Secondary|High|Grammar|Special|Free|Academy|Day|Nursery|Foundation|Technology|Sports|Arts|Language|"
+    r"Multi-Academy|Preparatory|Prep"
+)
+# First words that make a school phrase a description, not a name ("a Special School", "Secondary School").
+SCHOOL_GENERIC_WORDS = (
+    "Special", "Specialist", "Mainstream", "Local", "Independent", "Private", "State", "Free", "Catholic", "Church",
+    "Faith", "Grammar", "Primary", "Secondary", "Junior", "Juniors", "Infant", "Infants", "Nursery", "High", "Summer",
+    "Holiday", "Sunday", "Forest", "Boarding", "Residential", "Day", "Alternative", "Previous", "Current", "Old",
+    "Next", "Same", "Other", "Another", "Home", "Year", "Reception", "Sixth", "Form", "Preschool", "Pre", "Play",
+    "Dance", "Drama", "Driving", "Swimming", "Football", "Art", "Music", "Language", "Public", "Village", "Council",
+    "Welsh", "Scottish", "English", "British", "Academy", "School", "College", "Community", "Further", "Higher",
+    "Medical", "Hospital", "Virtual", "Online", "Evening", "Night", "Weekend", "Saturday", "Language", "Ofsted",
+)
+_SCHOOL_WORD = r"(?:St\.?|Saint|[A-Z][a-z]+(?:['’][a-z]+)?|[A-Z]['’][A-Z][a-z]+)"
+_SCHOOL_FIRST_EXCLUDED = (
+    r"(?!(?:" + "|".join(sorted(set(SCHOOL_GENERIC_WORDS) | {w.title() for w in STOP_WORDS}, key=len, reverse=True))
+    + r")\b)(?![A-Z][a-z]+ing\b)"
+)
+SCHOOL_PATTERN_REGEX = (
+    rf"(?<![\w])(?P<pii>{_SCHOOL_FIRST_EXCLUDED}{_SCHOOL_WORD}"
+    rf"(?:(?:\s+(?:of|and|&|the|de|la|le|upon|on|in))?\s+{_SCHOOL_WORD}){{0,3}}?"
+    rf"(?:\s+(?:{SCHOOL_QUALIFIERS}))*\s+(?:{SCHOOL_TYPES}))(?![\w])"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of personal information in a text."""
+
+    kind: str  # the token's name without brackets, e.g. "NAME"
+    start: int  # index of its first character
+    end: int  # index just past its last character
+
+
+@dataclass(frozen=True)
+class _NameLists:
+    """Everything the name recogniser looks words up in, lower-cased."""
+
+    first: FrozenSet[str]  # first names from Faker
+    last: FrozenSet[str]  # surnames from Faker
+    names_and_words: FrozenSet[str]  # names that are words: need a capital letter and context or mid-sentence
+    context_only: FrozenSet[str]  # names that are capitalised words: need context
+    common: FrozenSet[str]  # ordinary English words: never a name on their own
+    keep: FrozenSet[str]  # single keep-words: never a name
+
+
+class _OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's e-mail recogniser, checking the domain against tldextract's bundled list only.
+
+    Presidio's own check calls ``tldextract.extract``, whose shared extractor first tries to download the public
+    suffix list; ours has no URLs to try and no disk cache, so it goes straight to the snapshot in the package.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """True if the address ends in a real top-level domain."""
+        return self._extract(pattern_text).fqdn != ""
+
+
+class _EnglandNhsRecognizer(NhsRecognizer):
+    """Presidio's NHS number recogniser (mod-11 check digit), leaving out numbers that start with 0.
+
+    NHS numbers in England and Wales never start with 0, and UK phone numbers always do.
+    """
+
+    def validate_result(self, pattern_text: str) -> bool:
+        """True if the number has a valid check digit and does not start with 0."""
+        return not pattern_text.startswith("0") and super().validate_result(pattern_text)
+
+
+class _RegexRecognizer(LocalRecognizer):
+    """Finds one kind by a regular expression; the finding is the group ``pii`` if there is one, else the match."""
+
+    def __init__(self, kind: str, regex: str, flags: int = 0, name: Optional[str] = None) -> None:
+        self._regex = re.compile(regex, flags)
+        super().__init__(supported_entities=[kind], name=name or f"{kind.title()}Recognizer")
+
+    def load(self) -> None:
+        """Nothing to load: the expression is compiled in the constructor."""
+
+    def analyze(
+        self, text: str, entities: List[str], nlp_artifacts: Optional[NlpArtifacts] = None
+    ) -> List[RecognizerResult]:
+        """Every match in ``text``."""
+        kind = self.supported_entities[0]
+        results = []
+        for match in self._regex.finditer(text):
+            start, end = match.span("pii") if "pii" in self._regex.groupindex else match.span()
+            if end > start:
+                results.append(RecognizerResult(kind, start, end, SCORE))
+        return results
+
+
+class _NameRecognizer(LocalRecognizer):
+    """Finds people's names from name lists, case and context (see the module docstring)."""
+
+    def __init__(self, lists: _NameLists) -> None:
+        self._lists = lists
+        super().__init__(supported_entities=[NAME], name="UkNameRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load: the lists are read once by ``Redactor.default``."""
+
+    def analyze(
+        self, text: str, entities: List[str], nlp_artifacts: Optional[NlpArtifacts] = None
+    ) -> List[RecognizerResult]:
+        """Every name in ``text``, one result for each run of words that make up a name."""
+        words = [match.span() for match in WORD.finditer(text)]
+        results = []
+        index = 0
+        while index < len(words):
+            if not self._is_name(text, words[index]):
+                index += 1
+                continue
+            first_word = index
+            start = _initial_start(text, words[index][0])
+            index = self._extend(text, words, index)
+            end = words[index][1]
+            results.append(RecognizerResult(NAME, start, end, SCORE))
+            # "ionut and andreea": the name before "and" is a name too, found once the second one is.
+            previous = first_word - 1
+            if previous > 0 and _fold(text[slice(*words[previous])]) in JOINING_WORDS:
+                previous -= 1
+            if previous >= 0 and self._is_joined_name(text, words[previous], words[first_word][0], before=True):
+                results.append(RecognizerResult(NAME, *words[previous], SCORE))
+            index += 1
+            # "jake and ella", "Tom, Harry": a listed first name joined to a name is a name too.
+            while index < len(words) and self._is_joined_name(text, words[index], end):
+                start = words[index][0]
+                index = self._extend(text, words, index)
+                end = words[index][1]
+                results.append(RecognizerResult(NAME, start, end, SCORE))
+                index += 1
+        return results
+
+    def _is_name(self, text: str, span: Tuple[int, int]) -> bool:
+        """Whether the word at ``span`` is a name, from the lists it is in, its case and its context."""
+        start, end = span
+        word = text[start:end]
+        lower = self._lookup_form(_fold(word))
+        lists = self._lists
+        if not self._could_be_name(text, start, end, lower):
+            return False
+        title_case = _is_title_case(word)
+        before = _fold(text[max(0, start - CONTEXT_CHARS):start])
+        after = _fold(text[end:end + CONTEXT_CHARS])
+        strength = _context_strength(before)
+        # "my son will be" and "my son will has ADHD": after "my son", a word that is also a verb is a name only
+        # if what follows reads like the rest of a sentence about a child.
+        strong_subject = strength >= _STRONG and bool(SUBJECT_AFTER.match(after))
+        if lower in lists.names_and_words:
+            if title_case:
+                return bool(strength >= _WEAK or not _starts_sentence(before) or POSSESSIVE_AFTER.match(after)
+                            or SAID_AFTER.match(after) or DESCRIBED_AFTER.match(after)
+                            or WORD_NAME_SUBJECT_AFTER.match(after))
+            return strength >= _NAMING or strong_subject or bool(POSSESSIVE_ROLE_AFTER.match(after))
+        if lower in lists.context_only:
+            if title_case:
+                return strength >= _STRONG or bool(POSSESSIVE_ROLE_AFTER.match(after) or DESCRIBED_AFTER.match(after))
+            return strength >= _NAMING or strong_subject
+        if lower in lists.common:
+            # An everyday word that is also in a name list ("Guy", "Job"): only straight after a title or "my son".
+            return title_case and strength >= _STRONG
+        if lower in lists.first:
+            if title_case:
+                return True
+            return bool(strength >= _WEAK or POSSESSIVE_AFTER.match(after) or DESCRIBED_AFTER.match(after)
+                        or FIRST_NAME_AFTER.match(after)
+                        or (_starts_sentence(before) and SUBJECT_AFTER.match(after)))
+        if lower in lists.last:
+            return strength >= _STRONG and (title_case or not _after_word_title(before))
+        # In no list: a name only where nothing else could follow.
+        if title_case:
+            return strength >= _STRONG and not _after_word_title(before)
+        return strength >= _NAME_IS
+
+    def _lookup_form(self, lower: str) -> str:
+        """The form of a word to look up: for "ruby-mae" or "mary-jane", a part that is a plain first name."""
+        lists = self._lists
+        if "-" not in lower or lower in lists.first or lower in lists.last:
+            return lower
+        for part in lower.split("-"):
+            if part in lists.first and not (
+                part in lists.names_and_words or part in lists.context_only or part in lists.common
+            ):
+                return part
+        return lower
+
+    def _could_be_name(self, text: str, start: int, end: int, lower: str) -> bool:
+        """False for words that are never names: single letters, our tokens, keep-words, weekdays, plain words."""
+        lists = self._lists
+        if end - start < 2 or _is_token(text, start, end) or lower in lists.keep or lower in WEEKDAYS:
+            return False
+        return not (lower in lists.common and lower not in lists.first and lower not in lists.last)
+
+    def _extend(self, text: str, words: Sequence[Tuple[int, int]], index: int) -> int:
+        """The index of the last word of the name starting at ``index`` ("Jake Smith", "jake o'neill")."""
+        lists = self._lists
+        for _ in range(MAX_NAME_WORDS - 1):
+            if index + 1 >= len(words) or not NAME_GAP.match(text[words[index][1]:words[index + 1][0]]):
+                break
+            start, end = words[index + 1]
+            word = text[start:end]
+            lower = _fold(word)
+            if not self._could_be_name(text, start, end, lower) or lower in _NOT_NAME_PARTS:
+                break
+            if _is_title_case(word):
+                if lower in lists.common and lower not in lists.last:
+                    break
+            elif lower not in lists.last or lower in lists.common or lower in lists.context_only:
+                break
+            index += 1
+        return index
+
+    def _is_joined_name(self, text: str, span: Tuple[int, int], other: int, before: bool = False) -> bool:
+        """Whether the word at ``span``, joined by "and" or a comma to a name, is a name too.
+
+        Args:
+            text: the text.
+            span: where the word is.
+            other: where the name ends (if the word comes after it) or starts (if ``before``).
+            before: the word comes before the name.
+        """
+        start, end = span
+        if not JOINED_AFTER.match(text[end:other] if before else text[other:start]):
+            return False
+        word = text[start:end]
+        lower = _fold(word)
+        lists = self._lists
+        if not self._could_be_name(text, start, end, lower):
+            return False
+        if lower in lists.names_and_words:
+            return _is_title_case(word)
+        if lower in lists.context_only or lower in lists.common:
+            return False
+        return lower in lists.first
+
+
+# How strong the context before a word is.
+_NONE, _WEAK, _STRONG, _NAMING, _NAME_IS = range(5)
+# Capitalised words that end a name rather than continue it ("Tom Road" is a street, "Jake School" a school).
+_NOT_NAME_PARTS = frozenset(
+    w.lower() for w in (STREET_TYPES_TITLE_CASE + "|" + SCHOOL_TYPES + "|" + SCHOOL_QUALIFIERS).split("|")
+) | {"centre", "hub", "team", "council", "hospital", "clinic", "trust", "service", "services", "university"}
+
+
+def _context_strength(before: str) -> int:
+    """How strongly the (lower-cased) text before a word says that a name comes next."""
+    if NAME_IS_CONTEXT.search(before):
+        return _NAME_IS
+    if NAMING_CONTEXT.search(before):
+        return _NAMING
+    if RELATION_CONTEXT.search(before) or TITLE_CONTEXT.search(before) or SIGNED_CONTEXT.search(before):
+        return _STRONG
+    if WEAK_CONTEXT.search(before):
+        return _WEAK
+    return _NONE
+
+
+def _after_word_title(before: str) -> bool:
+    """True if the word follows a title that is also a word ("I miss Tom", "yes sir")."""
+    match = TITLE_CONTEXT.search(before)
+    return bool(match and match.group("title") in WORD_TITLES and not RELATION_CONTEXT.search(before))
+
+
+def _initial_start(text: str, start: int) -> int:
+    """Where a name after a title and an initial starts ("Mrs K Patel": at "K"), else ``start``."""
+    window = text[max(0, start - INITIAL_WINDOW):start]
+    match = TITLE_INITIAL.search(window)
+    if match:
+        return start - len(window) + match.start("initial")
+    return start
+
+
+def _starts_sentence(before: str) -> bool:
+    """True if a word after ``before`` starts the text, a line or a sentence (or follows an emoji or a bullet)."""
+    stripped = before.rstrip()
+    if not stripped or "\n" in before[len(stripped):]:
+        return True
+    return not (stripped[-1].isalnum() or stripped[-1] in MID_SENTENCE_CHARS)
+
+
+def _is_title_case(word: str) -> bool:
+    """"Jake", "O'Neill", "Mary-Jane": a capital first letter and not all capitals ("ADHD", "JAKE")."""
+    return word[0].isupper() and not word.isupper()
+
+
+def _is_token(text: str, start: int, end: int) -> bool:
+    """True if the word is inside one of our own tokens, e.g. "NAME" in "[NAME]" (so redaction is idempotent)."""
+    return start > 0 and text[start - 1] == "[" and text[end:end + 1] == "]" and text[start:end] in KINDS
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents and with one kind of apostrophe, for looking words and context up.
+
+    Accents go so that "ionut" finds Faker's "Ionuț" and "zoe" finds "Zoë"; folding keeps the length of plain text,
+    and context is only ever searched, never indexed, so the few characters whose length changes do no harm.
+    """
+    lowered = text.lower().replace("’", "'")
+    if lowered.isascii():
+        return lowered
+    return "".join(c for c in unicodedata.normalize("NFKD", lowered) if not unicodedata.combining(c))
+
+
+class _LockedSpacyNlpEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine over a blank English pipeline, tokenising one text at a time.
+
+    The pattern recognisers need only tokens, so there is no model to download. The lock keeps spaCy's shared
+    vocabulary from being written by two threads at once; tokenising a message takes microseconds.
+    """
+
+    def __init__(self, models: List[Dict[str, str]]) -> None:
+        super().__init__(models=models)
+        self._lock = threading.Lock()
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        """Tokenise ``text`` under the lock."""
+        with self._lock:
+            return super().process_text(text, language)
+
+
+class _NoContextEnhancer(ContextAwareEnhancer):
+    """Leaves scores alone: every finding is used whatever its score, so Presidio's context boost is wasted work."""
+
+    def __init__(self) -> None:
+        super().__init__(context_similarity_factor=0, min_score_with_context_similarity=0, context_prefix_count=0,
+                         context_suffix_count=0)
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: List[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: List[EntityRecognizer],
+        context: Optional[List[str]] = None,
+    ) -> List[RecognizerResult]:
+        """The results as they are."""
+        return raw_results
+
+
+class Redactor:
+    """Finds personal information in free text and replaces it with tokens such as ``[NAME]``.
+
+    Build one per process with ``Redactor.default()`` (or ``default_redactor()``): it reads the word lists and
+    Faker's name lists once. ``findings`` and ``redact`` may be called from many threads at once.
+    """
+
+    def __init__(self, analyzer: AnalyzerEngine, keep_words: Sequence[str]) -> None:
+        """Use ``analyzer``'s recognisers, never redacting ``keep_words``.
+
+        Args:
+            analyzer: a Presidio analyzer whose recognisers report our kinds (or Presidio's, see ``PRESIDIO_KINDS``).
+            keep_words: words and phrases that must never be part of a name or school.
+        """
+        self._analyzer = analyzer
+        self._anonymizer = AnonymizerEngine()
+        self._operators = {kind: OperatorConfig("replace", {"new_value": f"[{kind}]"}) for kind in KINDS}
+        self._keep = _phrase_regex(keep_words)
+
+    @classmethod
+    def default(cls, school_names_file: Optional[Path] = None) -> "Redactor":
+        """The redactor with our recognisers and the word lists in ``data/privacy``.
+
+        Args:
+            school_names_file: a YAML file of more school names (SCHOOL_NAMES_FILE), used as well as ours.
+
+        Returns:
+            A ready redactor (the first call in a process takes a few seconds; later ones reuse the name lists).
+        """
+        schools = list(_read_list(SCHOOL_NAMES_FILE, "schools"))
+        if school_names_file is not None:
+            schools += _read_list(Path(school_names_file), "schools")
+        keep_words = _read_list(KEEP_WORDS_FILE, "keep_words")
+        recognizers: List[EntityRecognizer] = [
+            _OfflineEmailRecognizer(),
+            PhoneRecognizer(supported_regions=("GB",)),
+            PatternRecognizer(supported_entity=PHONE, name="UkPhoneRecognizer",
+                              patterns=[Pattern("UK phone", UK_PHONE_REGEX, SCORE)]),
+            _EnglandNhsRecognizer(),
+            _RegexRecognizer(NHS_NUMBER, NHS_CONTEXT_REGEX, re.IGNORECASE, name="NhsContextRecognizer"),
+            PatternRecognizer(supported_entity=POSTCODE, name="UkPostcodeRecognizer",
+                              patterns=[Pattern("UK postcode", POSTCODE_REGEX, SCORE)]),
+            _RegexRecognizer(DATE_OF_BIRTH, DOB_REGEX, re.IGNORECASE),
+            _RegexRecognizer(ADDRESS, ADDRESS_ANY_CASE_REGEX, name="AddressRecognizer"),
+            _RegexRecognizer(ADDRESS, ADDRESS_TITLE_CASE_REGEX, name="TitleCaseAddressRecognizer"),
+            _RegexRecognizer(ADDRESS, LIVES_ON_REGEX, name="LivesOnRecognizer"),
+            _RegexRecognizer(SCHOOL, SCHOOL_PATTERN_REGEX, name="SchoolPatternRecognizer"),
+            _NameRecognizer(_name_lists(tuple(keep_words))),
+        ]
+        if schools:
+            recognizers.append(_RegexRecognizer(SCHOOL, _phrase_regex(schools).pattern, re.IGNORECASE,
+                                                name="SchoolListRecognizer"))
+        registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
+        analyzer = AnalyzerEngine(registry=registry, nlp_engine=_blank_nlp_engine(),
+                                  supported_languages=[LANGUAGE], context_aware_enhancer=_NoContextEnhancer())
+        redactor = cls(analyzer, keep_words)
+        redactor.findings("Warm-up: jo.bloggs@example.co.uk, my son Jake, 07700 900123.")  # loads the suffix list
+        return redactor
+
+    def findings(self, text: str) -> List[Finding]:
+        """What in ``text`` is personal, in order, without overlaps (the longer of two overlapping findings wins).
+
+        Findings of one kind separated only by spaces are joined ("Jake" "Smith" is one name).
+
+        Args:
+            text: any string (emoji, control characters and lone surrogates are fine).
+
+        Returns:
+            The findings, sorted by position.
+        """
+        if not text:
+            return []
+        clean = _analysable(text)
+        results = self._analyzer.analyze(text=clean, language=LANGUAGE)
+        kept = _keep_spans(self._keep, clean)
+        candidates = []
+        for result in results:
+            kind = PRESIDIO_KINDS.get(result.entity_type, result.entity_type)
+            if kind not in KINDS or result.end <= result.start:
+                continue
+            if kind in KEEP_WORD_GUARDED_KINDS and any(s < result.end and result.start < e for s, e in kept):
+                continue
+            candidates.append(Finding(kind, result.start, result.end))
+        return _join_neighbours(clean, _resolve_overlaps(candidates))
+
+    def redact(self, text: str) -> str:
+        """``text`` with every finding replaced by its token, e.g. "my son [NAME] has ADHD".
+
+        Args:
+            text: any string.
+
+        Returns:
+            The redacted text; never longer than ``text`` except by the tokens it adds.
+        """
+        found = self.findings(text)
+        if not found:
+            return text
+        results = [AnonymizerResult(entity_type=f.kind, start=f.start, end=f.end, score=1.0) for f in found]
+        return self._anonymizer.anonymize(text=text, analyzer_results=results, operators=self._operators).text
+
+
+@functools.lru_cache(maxsize=1)
+def default_redactor() -> Redactor:
+    """The process's one redactor with the default lists (built on first use)."""
+    return Redactor.default()
+
+
+def _resolve_overlaps(findings: Iterable[Finding]) -> List[Finding]:
+    """Findings with no two overlapping: longest first, then by kind (``KINDS`` order), then earliest."""
+    chosen: List[Finding] = []
+    for finding in sorted(set(findings), key=lambda f: (-(f.end - f.start), KINDS.index(f.kind), f.start)):
+        if all(finding.end <= other.start or other.end <= finding.start for other in chosen):
+            chosen.append(finding)
+    return sorted(chosen, key=lambda f: f.start)
+
+
+def _join_neighbours(text: str, findings: List[Finding]) -> List[Finding]:
+    """Join findings of one kind with only spaces between them, as Presidio's anonymizer would."""
+    joined: List[Finding] = []
+    for finding in findings:
+        if joined and joined[-1].kind == finding.kind and re.fullmatch(r" +", text[joined[-1].end:finding.start]):
+            joined[-1] = Finding(finding.kind, joined[-1].start, finding.end)
+        else:
+            joined.append(finding)
+    return joined
+
+
+def _keep_spans(pattern: re.Pattern, text: str) -> List[Tuple[int, int]]:
+    """Where keep-words are in ``text``."""
+    return [match.span() for match in pattern.finditer(text)] if pattern.pattern else []
+
+
+def _analysable(text: str) -> str:
+    """``text`` with lone surrogates replaced one for one, so spaCy can encode it and offsets stay the same."""
+    return re.sub(r"[\ud800-\udfff]", "\ufffd", text)
+
+
+def _phrase_regex(phrases: Iterable[str]) -> re.Pattern:
+    """A case-insensitive expression for whole phrases: any run of spaces matches a space, apostrophes are optional."""
+    parts = []
+    for phrase in sorted({p.strip() for p in phrases if p and p.strip()}, key=len, reverse=True):
+        words = [re.escape(word).replace("'", "['’]?").replace("’", "['’]?") for word in phrase.split()]
+        parts.append(r"[\s\-]+".join(words))
+    if not parts:
+        return re.compile("")
+    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])", re.IGNORECASE)
+
+
+def _read_list(path: Path, key: str) -> List[str]:
+    """The strings under ``key`` in a YAML file (or the file's top-level list).
+
+    Raises:
+        ValueError: the file holds something else.
+    """
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if isinstance(data, dict):
+        data = data.get(key) or []
+    if not isinstance(data, list) or not all(isinstance(item, str) for item in data):
+        raise ValueError(f"{path} must hold a list of strings under {key!r}")
+    return data
+
+
+@functools.lru_cache(maxsize=4)
+def _name_lists(keep_words: Tuple[str, ...]) -> _NameLists:
+    """Faker's names and our word lists, read once."""
+    first: set = set()
+    last: set = set()
+    for locale in FAKER_LOCALES + FAKER_ROMANISED_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        romanised_only = locale in FAKER_ROMANISED_LOCALES
+        for attribute in dir(provider):
+            if attribute.startswith("_") or (romanised_only and "romanized" not in attribute):
+                continue
+            names = getattr(provider, attribute)
+            if "first_name" in attribute:
+                first |= _latin_names(names)
+            elif "last_name" in attribute:
+                last |= _latin_names(names)
+    extra = yaml.safe_load(EXTRA_NAMES_FILE.read_text(encoding="utf-8")) or {}
+    first |= _latin_names(extra.get("first_names") or [])
+    last |= _latin_names(extra.get("last_names") or [])
+    lorem = importlib.import_module("faker.providers.lorem.en_US").Provider
+    countries = importlib.import_module("faker.providers.address.en_US").Provider.countries
+    name_words = yaml.safe_load(NAME_WORDS_FILE.read_text(encoding="utf-8")) or {}
+    names_and_words = {_fold(w) for w in name_words.get("names_and_words") or []}
+    # Countries that are also first names ("Jordan", "India") are names only with context, like months.
+    context_only = {_fold(w) for w in name_words.get("context_only") or []} | ({_fold(c) for c in countries} & first)
+    common = {_fold(w) for w in lorem.word_list} | set(STOP_WORDS)
+    keep = {_fold(w) for w in keep_words if " " not in w}
+    return _NameLists(
+        first=frozenset(first | names_and_words | context_only),
+        last=frozenset(last),
+        names_and_words=frozenset(names_and_words),
+        context_only=frozenset(context_only - names_and_words),
+        common=frozenset(common),
+        keep=frozenset(keep),
+    )
+
+
+def _latin_names(names: Iterable) -> set:
+    """The names written in Latin letters, folded (Faker keeps some lists as name-to-weight mappings)."""
+    if not isinstance(names, (list, tuple, dict)):
+        return set()
+    return {_fold(name) for name in names if isinstance(name, str) and LATIN_NAME.match(name)}
+
+
+def _blank_nlp_engine() -> SpacyNlpEngine:
+    """Presidio's spaCy engine over a blank English pipeline, loaded from a temporary folder.
+
+    Presidio downloads a model if the named one is missing; a saved blank pipeline is a path that exists, so it is
+    loaded instead, and spaCy keeps it in memory once loaded.
+    """
+    with tempfile.TemporaryDirectory(prefix="blank-en-") as folder:
+        spacy.blank(LANGUAGE).to_disk(folder)
+        engine = _LockedSpacyNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": folder}])
+        engine.load()
+    return engine
