@@ -5,13 +5,13 @@ A stressed parent on SMS should not have to guess how to rephrase; picking "1" f
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge import knowledge, send_answer
+from actions.knowledge import LAST_TOPIC, knowledge, send_answer
 
 SUGGESTIONS_MAX = 3
 # Below this the model is guessing; a list of unrelated topics would only confuse.
@@ -45,6 +45,20 @@ def suggested_topics(intent_ranking: List[Dict[str, Any]], titles: Dict[str, str
     return topics[:SUGGESTIONS_MAX]
 
 
+def parent_of_close_pair(topics: List[str], follow_ups: Dict[str, Any]) -> Optional[str]:
+    """When the two likeliest topics are one answer and a follow-up it offers as a button ("HAF clubs and SEND" and
+    "Adjustments at HAF clubs"), the general answer answers either reading: it carries the key fact and offers the
+    other as a button. Returns that answer's topic, or None when the two are unrelated (then we ask)."""
+    if len(topics) < 2:
+        return None
+    first, second = topics[:2]
+    if second in follow_ups.get(first, ()):
+        return first
+    if first in follow_ups.get(second, ()):
+        return second
+    return None
+
+
 def _best_guess(intent_ranking: List[Dict[str, Any]]) -> str:
     """The classifier's own top intent, skipping the fallback entry the FallbackClassifier puts first."""
     return next((e.get("name") or "" for e in intent_ranking if e.get("name") != FALLBACK_INTENT), "")
@@ -69,6 +83,10 @@ class ActionSuggestTopics(Action):
             return []
         titles = dict(knowledge().titles)
         topics = suggested_topics(ranking, titles)
+        parent = parent_of_close_pair(topics, dict(knowledge().follow_ups))
+        if parent is not None:
+            send_answer(dispatcher, parent)
+            return [SlotSet(LAST_TOPIC, parent)]
         if not topics:
             dispatcher.utter_message(response=REPHRASE_RESPONSE)
             return []

@@ -95,3 +95,20 @@ async def test_an_unsure_message_that_looks_off_topic_gets_the_signpost() -> Non
     await ActionSuggestTopics().run(dispatcher, tracker, {})
     assert "I can only help with" in dispatcher.messages[0]["text"]
     assert "coventry.gov.uk" in dispatcher.messages[0]["text"]
+
+
+async def test_unsure_between_an_answer_and_its_follow_up_gets_the_general_answer() -> None:
+    """Unsure between "HAF clubs and SEND" and one of its own follow-ups: both readings are answered by the general
+    answer, which offers the follow-up as a button, so the family gets the key fact instead of a question."""
+    tracker = _tracker("nlu_fallback", "my daughter has adhd can the holiday club give her extra support")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "haf_send_adjustments", "confidence": 0.46},
+        {"name": "haf_send_access", "confidence": 0.44},
+        {"name": "haf_eligibility", "confidence": 0.05},
+    ]
+    dispatcher = CollectingDispatcher()
+    events = await ActionSuggestTopics().run(dispatcher, tracker, {})
+    assert "reasonable adjustments" in dispatcher.messages[0]["text"]
+    assert {"title": "Adjustments at HAF clubs", "payload": "/haf_send_adjustments"} in dispatcher.messages[-1]["buttons"]
+    assert SlotSet("last_topic", "haf_send_access") in events
