@@ -43,8 +43,8 @@ logger = logging.getLogger(__name__)
 FORM = "survey_form"
 ANSWER = "survey_answer"
 SURVEY_ENTITY = "survey"
-COMPLETED, STOPPED, DECLINED, UNAVAILABLE = "completed", "stopped", "declined", "unavailable"
-ENDINGS = frozenset({COMPLETED, STOPPED, DECLINED, UNAVAILABLE})
+# How a survey ended, for action_survey_end; "none_open" and "unavailable" were already explained when they happened.
+COMPLETED, STOPPED, DECLINED, UNAVAILABLE, NONE_OPEN = "completed", "stopped", "declined", "unavailable", "none_open"
 SMS_CHANNEL = "sms"
 # Channels that know who to invite (a phone number, a chat id); the web chat does not.
 PANEL_CHANNELS = frozenset({"sms", "telegram"})
@@ -159,7 +159,7 @@ class ActionOfferSurvey(Action):
         candidates = open_surveys(today)
         if not candidates:
             dispatcher.utter_message(response="utter_survey_none_open")
-            return [SlotSet(SURVEY_ID, None), SlotSet(ANSWER, DECLINED)]
+            return [SlotSet(SURVEY_ID, None), SlotSet(ANSWER, NONE_OPEN)]
         chosen = survey_named(tracker, candidates)
         try:
             chosen = chosen or await self._started(tracker, candidates)

@@ -28,7 +28,7 @@ from tests.integration.standins import Received, TelegramStandIn, TwilioStandIn
 SMS_WEBHOOK_URL = "https://sms.example.org/webhooks/sms/webhook"
 
 NOTHING_SENT_SECONDS = 6.0
-_UPDATE_IDS = itertools.count(int(time.time()) % 10**6 * 100)
+UPDATE_IDS = itertools.count(int(time.time()) % 10**6 * 100)
 
 
 class Chat:
@@ -64,13 +64,13 @@ class Chat:
 
     def message(self, text: Optional[str] = None, **extra: Any) -> Dict[str, Any]:
         """An update with a new message, as the Bot API sends it."""
-        message = {"message_id": next(_UPDATE_IDS), "from": self.user, "date": int(time.time()),
+        message = {"message_id": next(UPDATE_IDS), "from": self.user, "date": int(time.time()),
                    "chat": {"id": self.chat_id, "first_name": "Sam", "type": "private"}, **extra}
         if text is not None:
             message["text"] = text
             if text.startswith("/"):
                 message["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
-        return {"update_id": next(_UPDATE_IDS), "message": message}
+        return {"update_id": next(UPDATE_IDS), "message": message}
 
     def press(self, data: str, under: Optional[Received] = None) -> Dict[str, Any]:
         """An update for a press of the button with ``data``, under the bot's message ``under``."""
@@ -80,9 +80,9 @@ class Chat:
             message = {"message_id": 1, "date": int(time.time()), "text": under.fields["text"],
                        "chat": {"id": self.chat_id, "first_name": "Sam", "type": "private"},
                        "reply_markup": under.fields["reply_markup"]}
-        query = {"id": str(next(_UPDATE_IDS)), "from": self.user, "message": message,
+        query = {"id": str(next(UPDATE_IDS)), "from": self.user, "message": message,
                  "chat_instance": "-" + str(self.chat_id), "data": data}
-        return {"update_id": next(_UPDATE_IDS), "callback_query": query}
+        return {"update_id": next(UPDATE_IDS), "callback_query": query}
 
     def sent(self, count: int = 1) -> List[Received]:
         """Wait for at least ``count`` messages to this chat; all of them so far."""

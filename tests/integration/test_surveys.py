@@ -266,3 +266,25 @@ def test_a_long_conversation_is_stored_short(ask, sender: str, redis_client: red
     users = [e for e in stored["events"] if e["event"] == "user"]
     assert len(users) <= 20
     assert "For your child" in reply_text(ask("when does her funding start"))  # the date of birth was kept
+
+
+def test_the_panel_is_invited_once_with_a_button_that_starts_the_survey(
+        chat: Chat, stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Pulse surveys are sent, not only found: someone who joined the panel on Telegram is invited by
+    `python -m bot survey invite`, once however often it runs, and the invitation's button starts the survey."""
+    from bot.cli import main as cli_main
+
+    joined = chat.say(chat.press("panel:join:strong_voices"))
+    assert "joined the Strong Voices survey panel" in _texts(joined)
+    monkeypatch.setenv("REDIS_URL", stack.settings.redis.url)
+    assert cli_main(["survey", "invite", "--survey", "strong_voices"]) == 0
+    invitations = chat.sent(len(joined) + 1)[len(joined):]
+    assert len(invitations) == 1 and STRONG_VOICES.title in invitations[0].fields["text"]
+    capsys.readouterr()
+    assert cli_main(["survey", "invite", "--survey", "strong_voices"]) == 0
+    second = re.search(r"sent (\d+), already invited (\d+)", capsys.readouterr().out)
+    assert second and second.group(1) == "0" and int(second.group(2)) >= 1, second
+    assert len(chat.telegram.sent_to(chat.chat_id)) == len(joined) + 1  # nobody is invited twice
+    take_part = _buttons(invitations)[0]["callback_data"]
+    replies = chat.say(chat.press(take_part, under=invitations[0]))
+    assert "delete my data" in _texts(replies)  # the survey's privacy notice, then the explicit yes

@@ -19,7 +19,7 @@ from bot.cli import main as cli_main
 from bot.stack import LOOPBACK, Stack, free_port
 from channels.render import callback_id
 from channels.telegram import TelegramIncoming, TelegramInput
-from tests.integration.clients import Chat
+from tests.integration.clients import UPDATE_IDS, Chat
 from tests.integration.standins import Received, TelegramStandIn
 
 pytestmark = pytest.mark.integration
@@ -94,7 +94,7 @@ def test_an_undecodable_update_gets_400(chat: Chat, body: bytes) -> None:
 
 def test_other_update_kinds_are_acknowledged_and_ignored(chat: Chat) -> None:
     """my_chat_member (the user blocked the bot) gets 200, so Telegram does not retry, and no reply."""
-    update = {"update_id": next(_UPDATE_IDS), "my_chat_member": {
+    update = {"update_id": next(UPDATE_IDS), "my_chat_member": {
         "chat": {"id": chat.chat_id, "first_name": "Sam", "type": "private"}, "from": chat.user,
         "date": int(time.time()),
         "old_chat_member": {"user": TelegramStandIn.BOT_USER, "status": "member"},
@@ -109,7 +109,7 @@ def test_start_with_a_deep_link_greets(chat: Chat) -> None:
     assert any(_keyboard(r) for r in replies)
 
 
-@pytest.mark.parametrize(("command", "expected"), [("/help", "/privacy"), ("/privacy", "30 days"),
+@pytest.mark.parametrize(("command", "expected"), [("/help", "/privacy"), ("/privacy", "24 hours"),
                                                    ("/help@CovSendTestBot", "/stop")],
                          ids=["help", "privacy", "help-addressed-to-the-bot"])
 def test_help_and_privacy_commands(chat: Chat, command: str, expected: str) -> None:
@@ -118,8 +118,10 @@ def test_help_and_privacy_commands(chat: Chat, command: str, expected: str) -> N
 
 
 async def test_stop_and_start_record_the_choice(chat: Chat, stack: Stack, channel_env: Dict[str, str]) -> None:
-    """/stop is confirmed and kept in Redis (surveys will not write); /start turns messages back on."""
-    assert "/start" in chat.say(chat.message("/stop"))[0].fields["text"]
+    """/stop deletes the conversation and survey answers (issue #7), is confirmed and kept in Redis (invitations will
+    not be sent); /start turns messages back on."""
+    replies = [r.fields["text"] for r in chat.say(chat.message("/stop"))]
+    assert "deleted our conversation" in replies[0] and "/start" in replies[-1]
     state = ChannelState.from_url(stack.settings.redis.url, channel_env["CHANNEL_HASH_KEY"].encode())
     try:
         assert await state.is_opted_out("telegram", str(chat.chat_id))
@@ -166,7 +168,7 @@ def test_the_webhook_is_registered_with_the_secret_and_commands(telegram_standin
     assert webhook.fields["secret_token"] == channel_env["TELEGRAM_SECRET_TOKEN"]
     assert webhook.fields["allowed_updates"] == ["message", "edited_message", "callback_query"]
     [commands] = telegram_standin.calls(lambda r: r.method == "setMyCommands")[-1:]
-    assert [c["command"] for c in commands.fields["commands"]] == ["start", "help", "privacy", "stop"]
+    assert [c["command"] for c in commands.fields["commands"]] == ["start", "help", "privacy", "leave", "stop"]
 
 
 def test_the_webhook_command_refuses_a_plain_http_url(channel_env: Dict[str, str]) -> None:
