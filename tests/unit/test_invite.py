@@ -7,7 +7,7 @@ import asyncio
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import AsyncIterator, Iterator, List, Tuple
 
@@ -34,6 +34,7 @@ from bot.surveys.invite import (
 from bot.surveys.panel import PanelStore
 from bot.surveys.store import DAY_SECONDS
 from channels.render import gsm7_septets, is_gsm7
+from tests.unit.survey_doubles import Question, Survey
 from tests.integration.standins import TelegramStandIn, TwilioStandIn
 
 PRIVACY_KEY = "test-privacy-key-" + "i" * 32
@@ -47,25 +48,6 @@ FAST = 200.0  # sends per second for tests that are not about pacing
 MAX_SMS_SEPTETS = 306  # two SMS parts: what channels.yml allows a text
 
 
-@dataclass(frozen=True)
-class Question:
-    """Just what the invite reads of a question (nothing)."""
-
-    id: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class Survey:
-    """Just what the invite reads of a survey (duck-typed like bot.surveys.definitions.Survey)."""
-
-    id: str
-    title: str
-    panel: str
-    keyword: str
-    opens: date
-    closes: date
-    questions: Tuple[Question, ...]
 
 
 SURVEY = Survey(id="strong_voices", title="Strong Voices check-in", panel="strong_voices", keyword="VOICES",

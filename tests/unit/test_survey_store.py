@@ -8,7 +8,6 @@ import signal
 import statistics
 import subprocess
 import time
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import AsyncIterator, Iterator, List, Tuple
@@ -29,6 +28,7 @@ from bot.surveys.store import (
     counter_fields,
     survey_key,
 )
+from tests.unit.survey_doubles import Question, Survey
 
 PRIVACY_KEY = b"test-privacy-key-" + b"x" * 32
 RETENTION_SECONDS = 30 * DAY_SECONDS
@@ -37,25 +37,6 @@ TODAY = date(2026, 3, 2)
 SENDER = "+447700900123"  # what the channel knows; must never reach Redis
 
 
-@dataclass(frozen=True)
-class Question:
-    """Just what the store reads of a question."""
-
-    id: str
-    kind: str
-
-
-@dataclass(frozen=True)
-class Survey:
-    """Just what the store reads of a survey (duck-typed like bot.surveys.definitions.Survey)."""
-
-    id: str
-    title: str
-    panel: str
-    keyword: str
-    opens: date
-    closes: date
-    questions: Tuple[Question, ...]
 
 
 SURVEY = Survey(
