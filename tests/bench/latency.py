@@ -4,7 +4,9 @@ It starts its own stack on free ports (as the integration tests do), then sends,
   - baseline: a button payload ("/ask_help"), which skips the NLU model and the action server;
   - question: real family questions, which go through the NLU pipeline and a custom action.
 It prints the median and 95th percentile of each, their ratio (how much the NLU and the action cost), the start-up
-time and each service's resident memory. Figures, not assertions: compare runs, don't gate on them.
+time and each service's resident memory. Then, for issue #7: one conversation of 300 turns (the latency around its
+10th and its 300th turn: what the tracker store keeps must not grow with it), and the time to store one survey
+response atomically in Redis. Figures, not assertions: compare runs, don't gate on them.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ QUESTIONS = [
     "how do i reconfirm my 30 hours code",
 ]
 BASELINE = "/ask_help"
+LONG_TURNS = 300
+LONG_WINDOW = 11  # turns around the 10th and the 300th, for a steadier median
+SUBMITS = 200
 
 
-def _ask(rasa_url: str, text: str) -> float:
-    body = json.dumps({"sender": "bench-" + uuid.uuid4().hex, "message": text}).encode()
+def _ask(rasa_url: str, text: str, sender: str = "") -> float:
+    body = json.dumps({"sender": sender or "bench-" + uuid.uuid4().hex, "message": text}).encode()
     request = urllib.request.Request(f"{rasa_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"})
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -46,6 +51,40 @@ def _measure(rasa_url: str, texts: List[str]) -> List[float]:
     for i in range(WARM_UP):
         _ask(rasa_url, texts[i % len(texts)])
     return [_ask(rasa_url, texts[i % len(texts)]) for i in range(ROUNDS)]
+
+
+def _long_conversation(rasa_url: str) -> List[float]:
+    """Latencies of every turn of one conversation of LONG_TURNS turns."""
+    sender = "bench-long-" + uuid.uuid4().hex
+    return [_ask(rasa_url, QUESTIONS[turn % len(QUESTIONS)], sender) for turn in range(LONG_TURNS)]
+
+
+def _store_times(redis_url: str) -> List[float]:
+    """Milliseconds to store one survey response (the Lua script: response, counts, index), SUBMITS times."""
+    import asyncio
+    from datetime import date
+
+    from bot.surveys.definitions import load_surveys
+    from bot.surveys.store import SurveyStore, redis_client
+
+    survey = load_surveys()["parent_carer_forum"]
+    answers = {"services_used": ["nursery", "haf"], "had_ehc_meeting": "yes", "ehc_listened": 2,
+               "ehc_why": "We waited months and nobody called [NAME] back.", "help_right_time": "disagree",
+               "last_move": "mixed", "haf_included": "yes", "recommend_forum": 8}
+
+    async def run() -> List[float]:
+        store = SurveyStore(redis_client(redis_url), retention_seconds=3600, draft_seconds=3600)
+        times = []
+        try:
+            for number in range(SUBMITS):
+                started = time.perf_counter()
+                await store.submit(survey, f"{number:032x}", answers, submitted=date.today())
+                times.append((time.perf_counter() - started) * 1000)
+        finally:
+            await store.close()
+        return times
+
+    return asyncio.run(run())
 
 
 def _rss_mb(pid: int) -> float:
@@ -70,6 +109,8 @@ def main() -> int:
             start_seconds = time.perf_counter() - started
             baseline = _measure(settings.rasa_url, [BASELINE])
             questions = _measure(settings.rasa_url, QUESTIONS)
+            long_talk = _long_conversation(settings.rasa_url)
+            store_ms = _store_times(settings.redis.url)
             memory = {service.name: _rss_mb(service.process.pid) for service in stack.services}
         finally:
             stack.stop()
@@ -78,6 +119,13 @@ def main() -> int:
     print(f"baseline  ({BASELINE!r}, {ROUNDS} requests): p50 {base_p50:.1f} ms  p95 {_p95(baseline):.1f} ms")
     print(f"questions (NLU + action, {ROUNDS} requests): p50 {question_p50:.1f} ms  p95 {_p95(questions):.1f} ms")
     print(f"ratio questions/baseline (p50): {question_p50 / base_p50:.2f}x")
+    half = LONG_WINDOW // 2
+    turn_10 = statistics.median(long_talk[10 - half - 1:10 + half])
+    turn_300 = statistics.median(long_talk[LONG_TURNS - LONG_WINDOW:])
+    print(f"one conversation of {LONG_TURNS} turns: turn 10 {turn_10:.1f} ms, turn 300 {turn_300:.1f} ms "
+          f"(ratio {turn_300 / turn_10:.2f}x; medians of {LONG_WINDOW} turns)")
+    print(f"store one survey response ({SUBMITS} submits): p50 {statistics.median(store_ms):.2f} ms  "
+          f"p95 {_p95(store_ms):.2f} ms")
     for name, mb in memory.items():
         print(f"memory {name}: {mb:.0f} MB resident")
     return 0
