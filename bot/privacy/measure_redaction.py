@@ -1,18 +1,22 @@
 """How well redaction does on our table of cases: recall and precision, per kind and overall (issue #7, part 3).
 
-``python -m bot.privacy.measure_redaction`` prints the figures and lists what was missed; it always exits 0, because
-the figures are for reading (the unit tests hold the redactor to a floor). The scores are entity-level:
+``python -m bot.privacy.measure_redaction [--cases FILE]`` prints the figures, the rows redacted exactly as expected,
+what was missed and what was redacted that should not have been, and the time to redact a 300-character message.
+It always exits 0: the figures are for reading, and the unit tests hold the redactor to a floor with ``score``.
 
-* an expected span (a token in a case's ``expected`` text, lined up with the original) is found if one finding of
-  the same kind covers all of it; recall is found / expected;
-* a false positive is a finding that overlaps no expected span, or any change to a keep-word
-  (``data/privacy/keep_words.yml``) that the case does not ask for; precision is the other findings over all
-  findings and keep-word changes.
+The scores are entity-level:
+
+* an expected span (a token in a case's ``expected`` text, lined up with the text) is found if one finding of the
+  same kind covers all of it; recall is found / expected;
+* a false positive is a finding that overlaps no expected span, or a change to a keep-word
+  (``data/privacy/keep_words.yml``) that the case does not ask for; precision is the findings that are not false
+  positives over all findings and keep-word changes.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import time
@@ -28,13 +32,16 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 CASES_FILE = PROJECT_DIR / "tests" / "data" / "redaction_cases.yml"
 TOKEN = re.compile(r"\[(" + "|".join(KINDS) + r")\]")
 OVERALL = "overall"
-# Messages timed for the per-message figure: a typical long chat message.
+# The message timed for the per-message figure: a long chat message, cut to 300 characters.
+TIMING_CHARS = 300
 TIMING_MESSAGE = (
     "Hi, my son jake is 9 and has ADHD and ASD. The EHCP took 9 months and the SENCo at his school never replies to "
     "my emails. We asked CAMHS for help on 12/01/2026 and they said the wait is over a year. Could someone call me on "
     "07700 900123 please? We live near CV1 2GN and he goes to Whitley Academy. Thanks, Sarah"
-)
+)[:TIMING_CHARS]
 TIMING_RUNS = 200
+# How much lining an expected token up with a finding that covers it counts, against characters merely shared.
+COVERED_AGREEMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -114,25 +121,73 @@ def load_cases(path: Path = CASES_FILE) -> List[Case]:
     rows = data.get("cases") if isinstance(data, dict) else data
     cases = []
     for number, row in enumerate(rows or [], start=1):
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not isinstance(row.get("expected"), str):
+        if not (isinstance(row, dict) and isinstance(row.get("text"), str) and isinstance(row.get("expected"), str)):
             raise ValueError(f"{path}: case {number} needs a text and an expected string")
         cases.append(Case(text=row["text"], expected=row["expected"]))
     return cases
 
 
-def expected_spans(case: Case) -> List[Span]:
+def expected_spans(case: Case, findings: Sequence[Finding] = ()) -> List[Span]:
     """Where the tokens in ``case.expected`` stand in ``case.text``.
+
+    "9a holly lane cv6 4hx" against "[ADDRESS] [POSTCODE]" can be split at any space, so of the ways to line the
+    expected text up with the text, this takes the one that agrees most with ``findings`` (a reading the expected
+    text allows, never one it does not), and with no findings the first, shortest one.
 
     Raises:
         ValueError: the expected text is not the text with some parts replaced by tokens.
     """
     pieces = TOKEN.split(case.expected)
     literals, kinds = pieces[0::2], pieces[1::2]
-    pattern = "".join(re.escape(literal) + ("(.+?)" if i < len(kinds) else "") for i, literal in enumerate(literals))
-    match = re.fullmatch(pattern, case.text, re.DOTALL)
-    if not match:
-        raise ValueError(f"expected text does not line up with its text: {case.text!r}")
-    return [Span(kind, match.start(i + 1), match.end(i + 1)) for i, kind in enumerate(kinds)]
+    text = case.text
+    if not text.startswith(literals[0]):
+        raise ValueError(f"expected text does not line up with its text: {text!r}")
+
+    @functools.lru_cache(maxsize=None)
+    def best(index: int, start: int) -> Optional[Tuple[int, Tuple[Span, ...]]]:
+        """The best agreement and spans for tokens ``index`` on, the first starting at ``start``."""
+        if index == len(kinds):
+            return (0, ()) if start == len(text) else None
+        following = literals[index + 1]
+        chosen = None
+        for end in _ends(text, following, start, last=index + 1 == len(kinds)):
+            rest = best(index + 1, end + len(following))
+            if rest is not None:
+                span = Span(kinds[index], start, end)
+                agreement = _agreement(span, findings) + rest[0]
+                if chosen is None or agreement > chosen[0]:
+                    chosen = (agreement, (span, *rest[1]))
+        return chosen
+
+    result = best(0, len(literals[0])) if kinds else ((0, ()) if text == literals[0] else None)
+    if result is None:
+        raise ValueError(f"expected text does not line up with its text: {text!r}")
+    return list(result[1])
+
+
+def _ends(text: str, following: str, start: int, last: bool) -> List[int]:
+    """Where a token starting at ``start`` can end: before each later ``following`` (before the end, if ``last``)."""
+    if last:
+        end = len(text) - len(following)
+        return [end] if end > start and text.endswith(following) else []
+    ends = []
+    end = text.find(following, start + 1)
+    while end >= 0:
+        ends.append(end)
+        end = text.find(following, end + 1)
+    return ends
+
+
+def _agreement(span: Span, findings: Sequence[Finding]) -> int:
+    """How well ``span`` agrees with the findings: a lot if one of its kind covers it, else the characters shared."""
+    score_ = 0
+    for finding in findings:
+        if finding.kind != span.kind:
+            continue
+        if finding.start <= span.start and span.end <= finding.end:
+            score_ += COVERED_AGREEMENT
+        score_ += max(0, min(finding.end, span.end) - max(finding.start, span.start))
+    return score_
 
 
 def keep_word_spans(text: str, keep_words: Sequence[str]) -> List[Tuple[int, int]]:
@@ -164,8 +219,8 @@ def score(redactor: Redactor, cases: Sequence[Case], keep_words: Optional[Sequen
     result = Score(tallies={kind: Tally() for kind in (*KINDS, OVERALL)})
     for case in cases:
         result.cases += 1
-        spans = expected_spans(case)
         findings = redactor.findings(case.text)
+        spans = expected_spans(case, findings)
         result.exact += redactor.redact(case.text) == case.expected
         for span in spans:
             covered = any(f.kind == span.kind and f.start <= span.start and span.end <= f.end for f in findings)
@@ -202,7 +257,7 @@ def _count_keep_word_changes(
                 break
 
 
-def _overlaps(a, b) -> bool:
+def _overlaps(a: "Span | Finding", b: "Span | Finding") -> bool:
     """True if the two spans share a character."""
     return a.start < b.end and b.start < a.end
 

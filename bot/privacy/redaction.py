@@ -3,42 +3,54 @@
 What is redacted, and the token that replaces it:
 
     [NAME]           people's names: "my son Jake", "Mrs Patel", "jake's teacher", "Amir Khan"
-    [PHONE]          UK phone numbers in any usual form: 07700 900123, +44 7700 900123, (024) 7683 1614, 0800 1111
-    [EMAIL]          email addresses, with dots and plus signs
+    [PHONE]          UK phone numbers as people write them: 07700 900123, +44 7700 900123, (024) 7683 1614, 0800 1111
+    [EMAIL]          e-mail addresses, with dots and plus signs
     [ADDRESS]        street addresses with a house or flat number ("flat 3, 45 London Road", "14 the crescent"),
                      and a street after "I live on"
     [POSTCODE]       UK postcodes, with or without the space, in any case ("CV1 2GN", "cv12gn")
     [NHS_NUMBER]     10-digit NHS numbers, spaced or not: with a valid check digit, or any 10 digits after "NHS no"
     [DATE_OF_BIRTH]  a date after "born", "DOB", "date of birth" or "birthday"; other dates stay, because the
                      assistant needs them ("the meeting on 3 March", "we asked on 12/01/2026")
-    [SCHOOL]         schools from ``data/privacy/school_names.yml`` (and the deployment's SCHOOL_NAMES_FILE), and
+    [SCHOOL]         schools in ``data/privacy/school_names.yml`` (and the deployment's SCHOOL_NAMES_FILE), and
                      capitalised names ending in School, Academy, Primary, Nursery, College and the like
 
 What is kept: the SEND words in ``data/privacy/keep_words.yml`` (SENCo, EHCP, CAMHS, ADHD, SALT, DLA, PIP...), which
-are never part of a redaction even where they look like a name; and everything that is not one of the kinds above.
+are never part of a name or school even where they look like one; and everything that is not one of the kinds above.
 The public helpline numbers a family may quote (0800 1111, 024 7683 1614) are phone numbers and are redacted like any
-other: that loses nothing, and a list of exceptions could let a real number through. Short codes (999, 85258) are
-not phone numbers here and stay.
+other: that loses nothing, and a list of exceptions could let a real number through. Short codes (999, 111, 85258)
+are not phone numbers here and stay.
 
-How names work: a pattern cannot tell a name from a word, so names come from Faker's first-name and surname lists for
-the languages Coventry families speak (read as data, Faker is never run), weighed by case and context:
+How names work: a pattern cannot tell a name from a word, so names come from lists, weighed by case and context.
+The lists are Faker's first names and surnames for the languages Coventry families speak (read as data: Faker is
+never run) and ``data/privacy/extra_names.yml`` for common names Faker lacks.
 
-* a listed first name with a capital letter is a name anywhere ("Jake has ADHD");
-* in lower case it is a name only after context: "my son jake", "my name is", "called", "Mrs", "hi", "I'm",
-  "jake's teacher", "jake aged 7", and the names joined to one already found ("jake and ella", "jake smith");
-* a capitalised word that is in no list is a name only after strong context ("my son Zayyan", "Mr Okonjo");
-* names that are also words (``data/privacy/name_words.yml``: Will, May, Grace, Hope, Mark...) need a capital letter
-  and either context or a place in the middle of a sentence, so "I will", "may be", "a grace period", "Will the
-  panel..." and "in May" stay;
-* titles stay outside the redaction ("Mrs [NAME]"), so the answer still reads well.
+* A listed first name with a capital letter is a name anywhere ("Jake has ADHD").
+* In lower case it is a name only with context: "my son jake", "my name is", "Mrs", "hi", "I'm", "jake's teacher",
+  "jake aged 7", a verb after it at the start of a sentence ("jake has adhd"), or a name it is joined to ("jake and
+  ella", "jake smith").
+* A capitalised word in no list is a name only after strong context ("my son Zayyan", "Mr Okonjo", "called Reece");
+  a lower-case one only after "my name is".
+* Names that are also words (``data/privacy/name_words.yml``) need more. Will, Grace, Hope, Mark and the like are
+  names with a capital letter after context or in the middle of a sentence, so "I will", "a grace period" and
+  "Will the panel..." stay. May, June, Summer, places such as Jordan and Warwick, and words like "Said" are names
+  only straight after context ("my daughter May"), so "in May" stays.
+* A word before Centre, Church, Road, School and the like names a place, not a person ("the Hope Centre").
+* Titles stay outside the redaction ("Mrs [NAME]"), so the answer still reads well.
 
-Presidio does the work: its e-mail, phone and NHS recognisers and our UK ones run in one ``AnalyzerEngine``, and its
-``AnonymizerEngine`` writes the tokens. Nothing touches the network: spaCy runs a blank English pipeline (no model to
-download) and the e-mail check uses tldextract's bundled suffix list.
+What it misses, by design: a name in no list with no context ("Dee said"), a lower-case name with none ("thanks
+kyle" is found, "kyle was upset" only at the start of a sentence), and short forms of schools nobody has listed.
+``python -m bot.privacy.measure_redaction`` prints how often on our table of cases.
+
+Presidio does the work: its phone recogniser (phonenumbers, region GB), its e-mail and NHS recognisers (with our
+patterns, so that a number touching a letter is still found) and our own recognisers run in one ``AnalyzerEngine``,
+and its ``AnonymizerEngine`` writes the tokens. Nothing touches the
+network: spaCy runs a blank English pipeline (there is no model to download) and the e-mail check uses the suffix
+list bundled with tldextract. Redaction is idempotent: redacting a redacted text changes nothing.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import importlib
 import re
@@ -62,7 +74,7 @@ from presidio_analyzer import (
     RecognizerRegistry,
     RecognizerResult,
 )
-from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, NhsRecognizer, PhoneRecognizer
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
@@ -88,13 +100,21 @@ SCHOOL = "SCHOOL"
 # When two findings overlap, the longer wins; for the same length, the earlier kind in this list.
 KINDS = (EMAIL, NHS_NUMBER, PHONE, DATE_OF_BIRTH, POSTCODE, ADDRESS, SCHOOL, NAME)
 # Presidio's own entity names for the recognisers we take from it.
-PRESIDIO_KINDS = {"EMAIL_ADDRESS": EMAIL, "PHONE_NUMBER": PHONE, "UK_NHS": NHS_NUMBER}
-# Kinds a keep-word must never be part of (the others are digits and addresses, which no keep-word looks like).
+EMAIL_ENTITY = "EMAIL_ADDRESS"
+PRESIDIO_KINDS = {EMAIL_ENTITY: EMAIL, "PHONE_NUMBER": PHONE, "UK_NHS": NHS_NUMBER}
+# A name or school found over a keep-word is dropped ("Mrs Salt" stays: SALT is speech and language therapy). The
+# other kinds are numbers, e-mails and addresses, which no keep-word can be part of.
 KEEP_WORD_GUARDED_KINDS = frozenset({NAME, SCHOOL})
 TOKEN_PATTERN = re.compile(r"\[(?:" + "|".join(KINDS) + r")\]")
+# What is left of a finding that overlaps a longer one is kept if it has this many characters, without the spaces
+# and punctuation at its ends.
+MIN_PIECE_CHARS = 2
+TRIM_CHARS = " \t\n,.;:-'’(/"
+# How far from a word the brackets of a token around it can be ("[DATE_OF_BIRTH]" is the longest).
+TOKEN_REACH = max(len(kind) for kind in KINDS) + 1
 
-# Faker's name lists for the languages Coventry families speak (names in other scripts are left out: they cannot be
-# mistaken for English words, and a pattern-free script needs a different approach).
+# Faker's name lists for the languages Coventry families speak. Only names in Latin letters are read: families write
+# to us in English, and a name in another script is never mistaken for an English word.
 FAKER_LOCALES = (
     "en_GB", "en_US", "en_IE", "en_NZ", "en_IN", "en_PK", "en_NG", "yo_NG", "ig_NG", "ha_NG", "tw_GH", "en_KE", "sw",
     "pl_PL", "ro_RO", "lt_LT", "lv_LV", "sk_SK", "cs_CZ", "hu_HU", "pt_PT", "es_ES", "it_IT", "fr_FR", "tr_TR",
@@ -111,13 +131,19 @@ SCORE = 0.85
 # How far around a word we look for context such as "my son" or "'s teacher".
 CONTEXT_CHARS = 60
 
+# Boundaries for our expressions: a match may touch a digit or one of our tokens, never a letter of the same word.
+# (With \b, "07700 900123CV1 2GN" would hide the postcode until the phone number became "[PHONE]", and redacting a
+# second time would then change the text.)
+_NOT_AFTER_LETTER = r"(?<![^\W\d_])"
+_NOT_BEFORE_LETTER = r"(?![^\W\d_])"
+
 # Context before a word, as regular expressions over the lower-cased text that ends right before it.
 NAMING_CONTEXT = re.compile(
-    r"(?:\bnames?\s*(?:is|are|was|:|-|=)|\bname's|\bcalled|\bnamed|\bknown as|\bgoes by|\bcalls (?:him|her|them)self)"
+    r"(?<![^\W\d_])(?:names?\s*(?:is|are|was|:|-|=)|name's|called|named|known as|goes by|calls (?:him|her|them)self)"
     r"\s*[,:\-]?\s*$"
 )
 # "My name is" (not "called"): the next word is a name even if it is in no list.
-NAME_IS_CONTEXT = re.compile(r"(?:\bnames?\s*(?:is|:|-|=)|\bname's)\s*$")
+NAME_IS_CONTEXT = re.compile(r"(?<![^\W\d_])(?:names?\s*(?:is|:|-|=)|name's)\s*$")
 RELATIONS = (
     "son|daughter|child|boy|girl|grandson|granddaughter|grandchild|nephew|niece|brother|sister|stepson|"
     "stepdaughter|baby|kid|twin|twins|husband|wife|partner|mum|mom|mother|dad|father|carer|sons|daughters|children|"
@@ -126,24 +152,30 @@ RELATIONS = (
     "grandma|grandad|granny|grandpa|grandmother|grandfather|stepdad|stepmum|stepmom|stepfather|stepmother"
 )
 RELATION_CONTEXT = re.compile(
-    r"\b(?:my|our|his|her|their|your|me|and)\s+"
+    r"(?<![^\W\d_])(?:my|our|his|her|their|your|me|and)\s+"
     r"(?:(?:eldest|youngest|oldest|middle|little|older|younger|baby|big|step|foster|adopted|autistic|disabled|"
     r"twin|\d{1,2}\s*(?:yo|y/o|yr old|year old|years old))[\s-]+)?"
     rf"(?:{RELATIONS})(?:\s*\(\s*\d{{1,2}}\s*\))?(?:\s+is)?\s*[,:\-]?\s*$"
 )
-TITLES = "mr|mrs|ms|mx|dr|prof|mister|miss|sir|master"
+# Titles, and the family words used like titles ("Aunty Shaz", "Uncle Dev").
+# "mum of tomasz", "DD ellie-mae": a parent's word and "of", or the forum shorthands for "dear son/daughter/child".
+PARENT_OF_CONTEXT = re.compile(
+    r"(?<![^\W\d_])(?:(?:mum|mom|mam|mother|dad|father|parent|carer|nan|gran|grandma|grandad)\s+(?:of|to)|ds|dd|dc|"
+    r"ds\d|dd\d)\s*[,:\-]?\s*$"
+)
+TITLES = "mr|mrs|ms|mx|dr|prof|mister|miss|sir|master|aunty|auntie|aunt|uncle|councillor|cllr"
 # A title, maybe with an initial after it ("Mrs K Patel").
-TITLE_CONTEXT = re.compile(rf"(?:^|[^\w])(?P<title>{TITLES})\.?\s+(?:[a-z]\.?\s+)?$")
-TITLE_INITIAL = re.compile(rf"(?:^|[^\w])(?i:{TITLES})\.?\s+(?P<initial>[A-Z])\.?\s+$")
+TITLE_CONTEXT = re.compile(rf"(?<![^\W\d_])(?P<title>{TITLES})\.?\s+(?:[a-z]\.?\s+)?$")
+TITLE_INITIAL = re.compile(rf"(?<![^\W\d_])(?i:{TITLES})\.?\s+(?P<initial>[A-Z])\.?\s+$")
 INITIAL_WINDOW = 16
 # Titles that are also words ("I miss him"): after them a lower-case word must be a listed name.
 WORD_TITLES = frozenset({"miss", "sir", "master"})
-SIGNED_CONTEXT = re.compile(r"\b(?:signed|sincerely|regards|wishes)\s*[,:\-]?\s*$")
+SIGNED_CONTEXT = re.compile(r"(?<![^\W\d_])(?:signed|sincerely|regards|wishes)\s*[,:\-]?\s*$")
 WEAK_CONTEXT = re.compile(
-    r"\b(?:hi|hello|hey|dear|thanks|thank you|thankyou|cheers|love|from|ta|i'm|im|i am|this is|it's|"
+    r"(?<![^\W\d_])(?:hi|hello|hey|dear|thanks|thank you|thankyou|cheers|love|from|ta|i'm|im|i am|this is|it's|"
     r"teacher|senco|sendco|worker|keyworker|key worker|head|headteacher|paediatrician|consultant|"
     r"psychologist|therapist|physio|nurse|doctor|caseworker|coordinator|officer|tutor|with|to|and|told|asked|ask|"
-    r"emailed|rang|phoned|texted|see|saw|met|its)\s*[,:\-!]?\s*$|&\s*$"
+    r"emailed|rang|phoned|texted|see|saw|met|its|n)\s*[,:\-!]?\s*$|&\s*$"
 )
 # Context after a word, as regular expressions over the lower-cased text that starts right after it.
 POSSESSIVE_AFTER = re.compile(r"^['’]s\b")
@@ -153,9 +185,11 @@ ROLES = (
     "therapist|support|transport|college|birthday|meltdowns|medication|school's"
 )
 POSSESSIVE_ROLE_AFTER = re.compile(rf"^['’]s\s+(?:{ROLES})\b")
+# "Jake is my son", "Jake aged 7", "Summer (DD, 7)", "Amber, our social worker, ...", "Pat, the SENCo, ...".
 DESCRIBED_AFTER = re.compile(
     rf"^\s*(?:(?:is|was)\s+(?:my|our|his|her|their)\s+(?:(?:eldest|youngest|little|older|younger)\s+)?"
-    rf"(?:{RELATIONS})\b|[,(]?\s*(?:aged?|age:)\s*\d)"
+    rf"(?:{RELATIONS})\b|[,(]?\s*(?:aged?|age:)\s*\d|\s*\((?:[a-z]{{1,8}},?\s*)?\d{{1,2}}\)"
+    rf"|,\s*(?:my|our|his|her|their|the)\s+(?:(?:social|key|case|support)\s+)?(?:{ROLES}|{RELATIONS}|worker|head)\b)"
 )
 SAID_AFTER = re.compile(
     r"^\s+(?:said|says|told|asked|replied|explained|agreed|promised|emailed|rang|phoned|texted|wrote|"
@@ -171,22 +205,42 @@ _SUBJECT_VERBS = (
     r"has|had|goes|went|gets|got|needs|loves|hates|struggles|attends|started|starts|can't|cant|won't|wont|"
     r"doesn't|doesnt|didn't|didnt|wants|likes|finds|refuses|cries|screams"
 )
-SUBJECT_AFTER = re.compile(rf"^(?:\s+(?:{_SUBJECT_VERBS}|is|was|isn't|wasn't|and (?:i|me))\b|\s*\(|\s*[,.!?](?!\w)|\s*$)")
+SUBJECT_AFTER = re.compile(
+    rf"^(?:\s+(?:{_SUBJECT_VERBS}|is|was|isn't|wasn't|and (?:i|me))\b|\s*\(|\s*[,.!?](?!\w)|\s*$)"
+)
 # A name that is also a word, capitalised at the start of a sentence, is a name if a verb follows ("Jack has");
 # not "is" or "was", which follow the words as often ("Hope is fading").
 WORD_NAME_SUBJECT_AFTER = re.compile(rf"^\s+(?:{_SUBJECT_VERBS})\b")
-# Characters after which the next word is still in the middle of a sentence (a word or digit also is).
-MID_SENTENCE_CHARS = ",;&/'’\"“”(%"
+# Characters after which the next word is still in the middle of a sentence (a word or digit also is, and so is
+# one of our tokens, which stands for a word).
+MID_SENTENCE_CHARS = ",;&/'’\"“”(%]"
 # At most this many words in one name ("Mary Jane Smith").
 MAX_NAME_WORDS = 3
 # A word: letters, with inner apostrophes and hyphens, but not the possessive 's ("Tom's" is "Tom" and "'s").
 WORD = re.compile(r"[^\W\d_]+(?:[-'’](?![sS]\b)[^\W\d_]+)*")
 
 # UK phone numbers phonenumbers does not accept as valid: the Ofcom drama ranges (07700 900xxx, 01632 960xxx) look
-# exactly like real numbers to a reader, so they must be redacted like real ones.
-UK_PHONE_REGEX = (
-    r"(?<![\w+])(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?|\(0(?=\d{2,4}\))|0)[1-9](?:\)?[ \-]?\d){8,9}(?![\d])"
+# exactly like real numbers to a reader, so they must be redacted like real ones. ``_UkPhoneRecognizer`` reads the
+# groups of digits people write (07700 900123, 0121 496 0000, (024) 7683 1614) until they make a UK number.
+UK_PHONE_START = re.compile(
+    r"(?:(?<!\+)\+\s?44\s?(?:\(0\)\s?)?|(?<![\d+])00\s?44\s?(?:\(0\)\s?)?|(?<![\d+])\(0(?=\d{2,4}\))|(?<![\d+])0(?=\d))"
 )
+# The first group follows the 0 (or +44) straight away; later ones may follow a space, a hyphen or ")" and have at
+# least three digits ("0800 1111 12 Acacia Avenue" is a phone number and a house number).
+UK_PHONE_FIRST_GROUP = re.compile(r"(\d+)")
+UK_PHONE_GROUP = re.compile(r"\)?[ \-]?(\d{3,})(?!\d)")
+# Digits in a UK number, counting the leading 0 (0800 freephone numbers may have 8: Childline is 0800 1111).
+UK_PHONE_DIGITS = (10, 11)
+FREEPHONE_PREFIXES = ("0800", "0808")
+FREEPHONE_SHORT_DIGITS = 8
+# E-mail addresses: Presidio's pattern ends at \b, so "jo@example.com12 Acacia Avenue" would run the domain into the
+# house number and fail the domain check; ours ends where the letters of the top-level domain end.
+_EMAIL_CHARS = r"[\w!#$%&'*+/=?^`{|}~\-]"
+EMAIL_REGEX = (
+    rf"(?<![\w.!#$%&'*+/=?^`{{|}}~\-]){_EMAIL_CHARS}+(?:\.{_EMAIL_CHARS}+)*"
+    r"@(?:[^\W_](?:[\w\-]*[^\W_])?\.)+[^\W\d_]{2,}(?![^\W\d_])"
+)
+_EMAIL = re.compile(EMAIL_REGEX, re.IGNORECASE)
 # Postcode areas in use in the UK, so that "ks2 3rd" (key stage 2) is not a postcode.
 POSTCODE_AREAS = (
     "AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY E EC EH EN EX FK "
@@ -195,11 +249,12 @@ POSTCODE_AREAS = (
     "UB W WA WC WD WF WN WR WS WV YO ZE"
 ).split()
 POSTCODE_REGEX = (
-    r"(?<![\w])(?:GIR\s?0AA|(?:" + "|".join(sorted(POSTCODE_AREAS, key=len, reverse=True)) + r")"
-    r"\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2})(?![\w])"
+    rf"{_NOT_AFTER_LETTER}(?:GIR\s?0AA|(?:" + "|".join(sorted(POSTCODE_AREAS, key=len, reverse=True)) + r")"
+    rf"\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{{2}}){_NOT_BEFORE_LETTER}"
 )
 NHS_CONTEXT_REGEX = (
-    r"\b(?:nhs|n\.h\.s\.?)\s*(?:no\.?|number|num|#)?\s*(?:is|:|-)?\s*(?P<pii>\d{3}[ \-]?\d{3}[ \-]?\d{4})(?!\d)"
+    rf"{_NOT_AFTER_LETTER}(?:nhs|n\.h\.s\.?)\s*(?:no\.?|number|num|#)?\s*(?:is|:|-)?\s*"
+    r"(?P<pii>\d{3}[ \-]?\d{3}[ \-]?\d{4})(?!\d)"
 )
 MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
@@ -212,10 +267,12 @@ DATE_EXPRESSION = (
     rf"|{DAY}(?:\s+of)?\s+{MONTHS}(?:,?\s+{YEAR})?"
     rf"|{MONTHS}\s+{YEAR}"
     rf"|{MONTHS}\s+{DAY}(?:,?\s+{YEAR})?"
-    rf"|{YEAR})(?![\w/])"
+    rf"|{YEAR})"
+    # A date ending in a digit may touch a letter, one ending in a letter may touch a digit: only like glues.
+    r"(?:(?<=\d)(?![\d/])|(?<=[^\W\d_])(?![^\W\d_])|(?<=\.))"
 )
 DOB_REGEX = (
-    r"\b(?:born|d\.?\s?o\.?\s?b|date\s+of\s+birth|birth\s?date|birthday|b[-'’]?day)(?![a-z])\.?"
+    rf"{_NOT_AFTER_LETTER}(?:born|d\.?\s?o\.?\s?b|date\s+of\s+birth|birth\s?date|birthday|b[-'’]?day)(?![a-z])\.?"
     r"[\s:=\-–,(]*(?:(?:is|was|on|in|the)[\s:,]+)*"
     rf"(?P<pii>{DATE_EXPRESSION})"
 )
@@ -236,22 +293,23 @@ STREET_NOT_WORDS = tuple(sorted(STOP_WORDS)) + (
     "pounds", "percent", "people", "children", "kids", "pupils", "students", "staff", "other", "lovely", "long",
 )
 _STREET_EXCLUDED = r"(?!(?i:" + "|".join(re.escape(w) for w in STREET_NOT_WORDS) + r")\b)"
-_FLAT = r"(?:(?i:flat|apartment|apt|unit)\s*(?:\d{1,4}[a-zA-Z]?\s*,?\s*)?)?"
+_FLAT = rf"(?:{_NOT_AFTER_LETTER}(?i:flat|apartment|apt|unit)\s*(?:\d{{1,4}}[a-zA-Z]?\s*,?\s*)?)?"
 _HOUSE = r"(?<![\d/.:£$])\d{1,4}[a-zA-Z]?(?:\s*,)?\s+"
 ADDRESS_ANY_CASE_REGEX = (
-    rf"(?<![\w])(?P<pii>{_FLAT}{_HOUSE}"
+    rf"(?P<pii>{_FLAT}{_HOUSE}"
     rf"(?:(?i:the)\s+(?:{_STREET_EXCLUDED}[A-Za-z][A-Za-z'’\-]*\s+){{0,3}}"
     rf"|(?:{_STREET_EXCLUDED}[A-Za-z][A-Za-z'’\-]*\s+){{1,3}})"
-    rf"(?i:{STREET_TYPES_ANY_CASE}))(?![\w])"
+    rf"(?i:{STREET_TYPES_ANY_CASE})){_NOT_BEFORE_LETTER}"
 )
 ADDRESS_TITLE_CASE_REGEX = (
-    rf"(?<![\w])(?P<pii>{_FLAT}{_HOUSE}"
+    rf"(?P<pii>{_FLAT}{_HOUSE}"
     rf"(?:The\s+(?:{_STREET_EXCLUDED}[A-Z][a-z'’\-]+\s+){{0,3}}|(?:{_STREET_EXCLUDED}[A-Z][a-z'’\-]+\s+){{1,3}})"
-    rf"(?:{STREET_TYPES_TITLE_CASE})\.?)(?![\w])"
+    rf"(?:{STREET_TYPES_TITLE_CASE})){_NOT_BEFORE_LETTER}"
 )
 LIVES_ON_REGEX = (
-    r"\b(?i:live|lives|living|lived|moved|moving|address(?:\s+is)?|house\s+is)\s+(?i:on|in|at|to|into|is)?\s*"
-    rf"(?P<pii>(?:The\s+)?(?:[A-Z][a-z'’\-]+\s+){{1,3}}(?:{STREET_TYPES_TITLE_CASE}))(?![\w])"
+    rf"{_NOT_AFTER_LETTER}(?i:live|lives|living|lived|moved|moving|address(?:\s+is)?|house\s+is)\s+"
+    r"(?i:on|in|at|to|into|is)?\s*"
+    rf"(?P<pii>(?:The\s+)?(?:[A-Z][a-z'’\-]+\s+){{1,3}}(?:{STREET_TYPES_TITLE_CASE})){_NOT_BEFORE_LETTER}"
 )
 # School names by pattern: capitalised words, then words such as "Catholic Primary", then School, Academy...
 SCHOOL_TYPES = r"School|Academy|Nursery|College|Primary|Juniors?|Infants?|Secondary"
@@ -268,18 +326,57 @@ SCHOOL_GENERIC_WORDS = (
     "Next", "Same", "Other", "Another", "Home", "Year", "Reception", "Sixth", "Form", "Preschool", "Pre", "Play",
     "Dance", "Drama", "Driving", "Swimming", "Football", "Art", "Music", "Language", "Public", "Village", "Council",
     "Welsh", "Scottish", "English", "British", "Academy", "School", "College", "Community", "Further", "Higher",
-    "Medical", "Hospital", "Virtual", "Online", "Evening", "Night", "Weekend", "Saturday", "Language", "Ofsted",
+    "Medical", "Hospital", "Virtual", "Online", "Evening", "Night", "Weekend", "Saturday", "Ofsted",
 )
 _SCHOOL_WORD = r"(?:St\.?|Saint|[A-Z][a-z]+(?:['’][a-z]+)?|[A-Z]['’][A-Z][a-z]+)"
 _SCHOOL_FIRST_EXCLUDED = (
     r"(?!(?:" + "|".join(sorted(set(SCHOOL_GENERIC_WORDS) | {w.title() for w in STOP_WORDS}, key=len, reverse=True))
     + r")\b)(?![A-Z][a-z]+ing\b)"
 )
-SCHOOL_PATTERN_REGEX = (
-    rf"(?<![\w])(?P<pii>{_SCHOOL_FIRST_EXCLUDED}{_SCHOOL_WORD}"
-    rf"(?:(?:\s+(?:of|and|&|the|de|la|le|upon|on|in))?\s+{_SCHOOL_WORD}){{0,3}}?"
-    rf"(?:\s+(?:{SCHOOL_QUALIFIERS}))*\s+(?:{SCHOOL_TYPES}))(?![\w])"
+# Schools written in lower case ("elmbank junior school"): one or two words that describe nothing, before one of
+# these. Words that describe ("the nearest primary school", "a good junior school") are left alone.
+LOWER_CASE_SCHOOL_TYPE = re.compile(
+    r"(?<![^\W\d_])(?:junior|juniors|infant|infants|primary|secondary|nursery|high|grammar|community|c of e|"
+    r"catholic|church of england)\s+(?:school|academy)(?![^\W\d_])"
 )
+LOWER_CASE_SCHOOL_WORDS = re.compile(r"(?:(?<![^\W\d_])[a-z][a-z'’\-]+ ){1,2}$")
+SCHOOL_DESCRIPTIONS = frozenset({
+    "nearest", "closest", "local", "current", "previous", "new", "old", "next", "catchment", "chosen", "preferred",
+    "named", "mainstream", "special", "specialist", "independent", "private", "state", "faith", "catholic", "church",
+    "community", "village", "big", "small", "little", "tiny", "huge", "lovely", "great", "good", "bad", "awful",
+    "amazing", "brilliant", "outstanding", "failing", "other", "same", "different", "normal", "ordinary", "free",
+    "boys", "girls", "mixed", "single", "sex", "infant", "junior", "primary", "secondary", "autism", "send", "sen",
+})
+SCHOOL_DESCRIPTION_ENDINGS = ("est", "ing", "ed", "ly", "ful", "ish", "ous")
+# Everyday words that are often part of a school's name ("moat house primary school", "park hill junior school").
+SCHOOL_NAME_WORDS = frozenset({
+    "house", "park", "hill", "green", "wood", "field", "fields", "farm", "grange", "heath", "lane", "court", "castle",
+    "bridge", "street", "road", "gate", "end", "side", "water", "land", "river", "valley", "mill", "brook", "cross",
+    "spring", "well", "hall", "manor", "lodge", "meadow", "garden", "gardens", "rise", "view", "bank", "stone",
+    "north", "south", "east", "west", "central", "upper", "lower", "forest", "oak", "ash", "elm", "christ", "holy",
+    "trinity", "heart", "st", "saint", "king", "queen", "prince", "princess", "royal", "city", "town",
+})
+SCHOOL_PATTERN_REGEX = (
+    rf"{_NOT_AFTER_LETTER}(?P<pii>{_SCHOOL_FIRST_EXCLUDED}{_SCHOOL_WORD}"
+    rf"(?:(?:\s+(?:of|and|&|the|de|la|le|upon|on|in))?\s+{_SCHOOL_WORD}){{0,3}}?"
+    rf"(?:\s+(?:{SCHOOL_QUALIFIERS}))*\s+(?:{SCHOOL_TYPES})){_NOT_BEFORE_LETTER}"
+)
+
+
+# How strong the context before a word is.
+_NONE, _WEAK, _STRONG, _NAMING, _NAME_IS = range(5)
+# Capitalised words after which the word before names a place or an organisation, not a person ("the Hope Centre",
+# "Thomas Street", "Grace Church"). Not Hill, Park, Wood, Green or Lane: those are surnames as often.
+PLACE_WORDS = (
+    "Centre", "Center", "Hub", "Team", "Council", "Hospital", "Clinic", "Trust", "Service", "Services", "University",
+    "Church", "Chapel", "Mosque", "Temple", "Gurdwara", "School", "Academy", "Nursery", "College", "Primary",
+    "Junior", "Juniors", "Infant", "Infants", "Road", "Street", "Avenue", "Crescent", "Drive", "Close", "Terrace",
+    "Gardens", "Square", "House", "Hall", "Foundation", "Charity", "Group", "Club", "Project",
+)
+_PLACE_AFTER = re.compile(r" (?:" + "|".join(PLACE_WORDS) + r")\b")
+# Of those, the ones that are never a name or part of one ("Jake School" is a school), unlike Hall or Church.
+SURNAME_PLACE_WORDS = frozenset({"Church", "Chapel", "Temple", "Hall", "House", "Charity", "Close", "Junior", "Juniors"})
+_NOT_NAME_PARTS = frozenset(word.lower() for word in PLACE_WORDS if word not in SURNAME_PLACE_WORDS)
 
 
 @dataclass(frozen=True)
@@ -308,15 +405,89 @@ class _OfflineEmailRecognizer(EmailRecognizer):
 
     Presidio's own check calls ``tldextract.extract``, whose shared extractor first tries to download the public
     suffix list; ours has no URLs to try and no disk cache, so it goes straight to the snapshot in the package.
+    Presidio also wants a registrable domain; we want any address that ends in a public suffix, because a made-up
+    or mistyped domain still carries the person's name. The pattern is ours too (see ``EMAIL_REGEX``).
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(patterns=[Pattern("Email (UK offline)", EMAIL_REGEX, SCORE)], supported_entity=EMAIL_ENTITY)
         self._extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
     def validate_result(self, pattern_text: str) -> bool:
-        """True if the address ends in a real top-level domain."""
-        return self._extract(pattern_text).fqdn != ""
+        """True if the address ends in a public suffix ("sam@school.sch.uk" too, whose domain is all suffix)."""
+        return self._extract(pattern_text).suffix != ""
+
+    def analyze(
+        self, text: str, entities: List[str], nlp_artifacts: Optional[NlpArtifacts] = None, regex_flags: int = 0
+    ) -> List[RecognizerResult]:
+        """Every valid address; after one that fails the domain check, look again from its next character.
+
+        Presidio goes on after the end of a failed match, so in "jo@example.comjo@example.com" it would miss the
+        second address until the first part had been redacted some other way.
+        """
+        results = []
+        position = 0
+        while True:
+            match = _EMAIL.search(text, position)
+            if not match:
+                return results
+            if self.validate_result(match.group()):
+                results.append(RecognizerResult(EMAIL_ENTITY, match.start(), match.end(), SCORE))
+                position = match.end()
+            else:
+                position = match.start() + 1
+
+
+class _UkPhoneRecognizer(LocalRecognizer):
+    """UK numbers in the groupings people write, with as many digits as a UK number has.
+
+    Reading group by group, rather than one expression, keeps two numbers in a row apart ("+44 7700 900123 07700
+    900456") and a number apart from a house number after it ("0800 1111 12 Acacia Avenue").
+    """
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=[PHONE], name="UkPhoneRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: List[str], nlp_artifacts: Optional[NlpArtifacts] = None
+    ) -> List[RecognizerResult]:
+        """Every UK phone number in ``text``."""
+        results = []
+        position = 0
+        while True:
+            start = UK_PHONE_START.search(text, position)
+            if not start:
+                return results
+            end = self._number_end(text, start.end(), national=start.group().lstrip("(") == "0")
+            if end is None:
+                position = start.end()
+                continue
+            results.append(RecognizerResult(PHONE, start.start(), end, SCORE))
+            position = end
+
+    @staticmethod
+    def _number_end(text: str, position: int, national: bool) -> Optional[int]:
+        """Where the number whose digits start at ``position`` ends, or None if its groups make no UK number."""
+        digits = ""
+        best = None
+        while True:
+            group = (UK_PHONE_GROUP if digits else UK_PHONE_FIRST_GROUP).match(text, position)
+            if not group:
+                return best
+            digits += group.group(1)
+            count = len(digits) + 1  # with the 0 (written, or standing in for +44)
+            if count > max(UK_PHONE_DIGITS):
+                return best
+            position = group.end()
+            if count in UK_PHONE_DIGITS:
+                best = position
+            elif best is None and national and count == FREEPHONE_SHORT_DIGITS and (
+                "0" + digits
+            ).startswith(FREEPHONE_PREFIXES):
+                best = position
 
 
 class _EnglandNhsRecognizer(NhsRecognizer):
@@ -324,6 +495,9 @@ class _EnglandNhsRecognizer(NhsRecognizer):
 
     NHS numbers in England and Wales never start with 0, and UK phone numbers always do.
     """
+
+    # Presidio's pattern, bounded by non-digits rather than \b so a number touching a letter is found too.
+    PATTERNS = [Pattern("NHS (medium)", r"(?<!\d)([0-9]{3})[- ]?([0-9]{3})[- ]?([0-9]{4})(?!\d)", 0.5)]
 
     def validate_result(self, pattern_text: str) -> bool:
         """True if the number has a valid check digit and does not start with 0."""
@@ -353,6 +527,36 @@ class _RegexRecognizer(LocalRecognizer):
         return results
 
 
+class _LowerCaseSchoolRecognizer(LocalRecognizer):
+    """Schools written in lower case that are in no list: "the senco at elmbank junior school said..."."""
+
+    def __init__(self, ordinary_words: FrozenSet[str]) -> None:
+        self._ordinary = (ordinary_words - SCHOOL_NAME_WORDS) | SCHOOL_DESCRIPTIONS
+        super().__init__(supported_entities=[SCHOOL], name="LowerCaseSchoolRecognizer")
+
+    def load(self) -> None:
+        """Nothing to load."""
+
+    def analyze(
+        self, text: str, entities: List[str], nlp_artifacts: Optional[NlpArtifacts] = None
+    ) -> List[RecognizerResult]:
+        """Every "<name> junior school" and the like, where the name is words that describe nothing."""
+        results = []
+        for school_type in LOWER_CASE_SCHOOL_TYPE.finditer(text):
+            end_of_name = school_type.start()
+            words = LOWER_CASE_SCHOOL_WORDS.search(text, max(0, end_of_name - CONTEXT_CHARS), end_of_name)
+            if not words:
+                continue
+            start = end_of_name
+            for word in reversed(words.group().split()):  # nearest first; the words are one space apart
+                if _fold(word) in self._ordinary or word.endswith(SCHOOL_DESCRIPTION_ENDINGS):
+                    break
+                start -= len(word) + 1
+            if start < end_of_name:
+                results.append(RecognizerResult(SCHOOL, start, school_type.end(), SCORE))
+        return results
+
+
 class _NameRecognizer(LocalRecognizer):
     """Finds people's names from name lists, case and context (see the module docstring)."""
 
@@ -368,32 +572,61 @@ class _NameRecognizer(LocalRecognizer):
     ) -> List[RecognizerResult]:
         """Every name in ``text``, one result for each run of words that make up a name."""
         words = [match.span() for match in WORD.finditer(text)]
-        results = []
+        names: List[Tuple[int, int]] = []  # first and last word of each name
         index = 0
         while index < len(words):
             if not self._is_name(text, words[index]):
                 index += 1
                 continue
-            first_word = index
-            start = _initial_start(text, words[index][0])
+            first = index
             index = self._extend(text, words, index)
-            end = words[index][1]
-            results.append(RecognizerResult(NAME, start, end, SCORE))
+            names.append((first, index))
             # "ionut and andreea": the name before "and" is a name too, found once the second one is.
-            previous = first_word - 1
+            previous = first - 1
             if previous > 0 and _fold(text[slice(*words[previous])]) in JOINING_WORDS:
                 previous -= 1
-            if previous >= 0 and self._is_joined_name(text, words[previous], words[first_word][0], before=True):
-                results.append(RecognizerResult(NAME, *words[previous], SCORE))
+            if previous >= 0 and self._is_joined_name(text, words[previous], words[first][0], before=True):
+                names.append((previous, previous))
             index += 1
             # "jake and ella", "Tom, Harry": a listed first name joined to a name is a name too.
-            while index < len(words) and self._is_joined_name(text, words[index], end):
-                start = words[index][0]
+            while index < len(words) and self._is_joined_name(text, words[index], words[index - 1][1]):
+                first = index
                 index = self._extend(text, words, index)
-                end = words[index][1]
-                results.append(RecognizerResult(NAME, start, end, SCORE))
+                names.append((first, index))
                 index += 1
-        return results
+        names += self._repeats(text, words, names)
+        return [
+            RecognizerResult(NAME, _initial_start(text, words[first][0]), words[last][1], SCORE)
+            for first, last in names
+        ]
+
+    def _repeats(
+        self, text: str, words: Sequence[Tuple[int, int]], names: Sequence[Tuple[int, int]]
+    ) -> List[Tuple[int, int]]:
+        """The other places a word found as a name appears ("ioana and andrei ... only andrei has an EP report").
+
+        A name that is also a word counts again only with its capital letter ("Will ... I will" keeps "will").
+        """
+        covered = {index for first, last in names for index in range(first, last + 1)}
+        if not covered:
+            return []
+        lists = self._lists
+        anywhere, capitalised = set(), set()
+        for index in covered:
+            lower = self._lookup_form(_fold(text[slice(*words[index])]))
+            ambiguous = lower in lists.names_and_words or lower in lists.context_only or lower in lists.common
+            (capitalised if ambiguous else anywhere).add(lower)
+        repeats = []
+        for index, (start, end) in enumerate(words):
+            if index in covered:
+                continue
+            word = text[start:end]
+            lower = self._lookup_form(_fold(word))
+            if lower not in anywhere and not (lower in capitalised and _is_title_case(word)):
+                continue
+            if self._could_be_name(text, start, end, lower):
+                repeats.append((index, index))
+        return repeats
 
     def _is_name(self, text: str, span: Tuple[int, int]) -> bool:
         """Whether the word at ``span`` is a name, from the lists it is in, its case and its context."""
@@ -407,6 +640,8 @@ class _NameRecognizer(LocalRecognizer):
         before = _fold(text[max(0, start - CONTEXT_CHARS):start])
         after = _fold(text[end:end + CONTEXT_CHARS])
         strength = _context_strength(before)
+        if strength < _STRONG and _PLACE_AFTER.match(text, end):
+            return False  # "the Hope Centre", "Thomas Street", "Grace Church": a place, not a person
         # "my son will be" and "my son will has ADHD": after "my son", a word that is also a verb is a name only
         # if what follows reads like the rest of a sentence about a child.
         strong_subject = strength >= _STRONG and bool(SUBJECT_AFTER.match(after))
@@ -414,7 +649,7 @@ class _NameRecognizer(LocalRecognizer):
             if title_case:
                 return bool(strength >= _WEAK or not _starts_sentence(before) or POSSESSIVE_AFTER.match(after)
                             or SAID_AFTER.match(after) or DESCRIBED_AFTER.match(after)
-                            or WORD_NAME_SUBJECT_AFTER.match(after))
+                            or WORD_NAME_SUBJECT_AFTER.match(after) or FIRST_NAME_AFTER.match(after))
             return strength >= _NAMING or strong_subject or bool(POSSESSIVE_ROLE_AFTER.match(after))
         if lower in lists.context_only:
             if title_case:
@@ -431,9 +666,9 @@ class _NameRecognizer(LocalRecognizer):
                         or (_starts_sentence(before) and SUBJECT_AFTER.match(after)))
         if lower in lists.last:
             return strength >= _STRONG and (title_case or not _after_word_title(before))
-        # In no list: a name only where nothing else could follow.
+        # In no list: a name only where nothing else could come ("my son Zayyan", "Chidinma's TA").
         if title_case:
-            return strength >= _STRONG and not _after_word_title(before)
+            return (strength >= _STRONG and not _after_word_title(before)) or bool(POSSESSIVE_ROLE_AFTER.match(after))
         return strength >= _NAME_IS
 
     def _lookup_form(self, lower: str) -> str:
@@ -449,11 +684,14 @@ class _NameRecognizer(LocalRecognizer):
         return lower
 
     def _could_be_name(self, text: str, start: int, end: int, lower: str) -> bool:
-        """False for words that are never names: single letters, our tokens, keep-words, weekdays, plain words."""
+        """False for words that are never names: single letters, keep-words, weekdays, place words ("Centre"),
+        plain words and our tokens."""
         lists = self._lists
-        if end - start < 2 or _is_token(text, start, end) or lower in lists.keep or lower in WEEKDAYS:
+        if end - start < 2 or lower in lists.keep or lower in WEEKDAYS or lower in _NOT_NAME_PARTS:
             return False
-        return not (lower in lists.common and lower not in lists.first and lower not in lists.last)
+        if lower in lists.common and lower not in lists.first and lower not in lists.last:
+            return False
+        return not _is_token(text, start, end)
 
     def _extend(self, text: str, words: Sequence[Tuple[int, int]], index: int) -> int:
         """The index of the last word of the name starting at ``index`` ("Jake Smith", "jake o'neill")."""
@@ -464,7 +702,7 @@ class _NameRecognizer(LocalRecognizer):
             start, end = words[index + 1]
             word = text[start:end]
             lower = _fold(word)
-            if not self._could_be_name(text, start, end, lower) or lower in _NOT_NAME_PARTS:
+            if not self._could_be_name(text, start, end, lower):
                 break
             if _is_title_case(word):
                 if lower in lists.common and lower not in lists.last:
@@ -498,21 +736,14 @@ class _NameRecognizer(LocalRecognizer):
         return lower in lists.first
 
 
-# How strong the context before a word is.
-_NONE, _WEAK, _STRONG, _NAMING, _NAME_IS = range(5)
-# Capitalised words that end a name rather than continue it ("Tom Road" is a street, "Jake School" a school).
-_NOT_NAME_PARTS = frozenset(
-    w.lower() for w in (STREET_TYPES_TITLE_CASE + "|" + SCHOOL_TYPES + "|" + SCHOOL_QUALIFIERS).split("|")
-) | {"centre", "hub", "team", "council", "hospital", "clinic", "trust", "service", "services", "university"}
-
-
 def _context_strength(before: str) -> int:
     """How strongly the (lower-cased) text before a word says that a name comes next."""
     if NAME_IS_CONTEXT.search(before):
         return _NAME_IS
     if NAMING_CONTEXT.search(before):
         return _NAMING
-    if RELATION_CONTEXT.search(before) or TITLE_CONTEXT.search(before) or SIGNED_CONTEXT.search(before):
+    if (RELATION_CONTEXT.search(before) or TITLE_CONTEXT.search(before) or SIGNED_CONTEXT.search(before)
+            or PARENT_OF_CONTEXT.search(before)):
         return _STRONG
     if WEAK_CONTEXT.search(before):
         return _WEAK
@@ -548,8 +779,15 @@ def _is_title_case(word: str) -> bool:
 
 
 def _is_token(text: str, start: int, end: int) -> bool:
-    """True if the word is inside one of our own tokens, e.g. "NAME" in "[NAME]" (so redaction is idempotent)."""
-    return start > 0 and text[start - 1] == "[" and text[end:end + 1] == "]" and text[start:end] in KINDS
+    """True if the word is inside one of our own tokens, e.g. "NAME" in "[NAME]" or "BIRTH" in "[DATE_OF_BIRTH]".
+
+    Such words are never names, so redacting a redacted text changes nothing.
+    """
+    left = text.rfind("[", max(0, start - TOKEN_REACH), start)
+    if left < 0:
+        return False
+    right = text.find("]", end, end + TOKEN_REACH)
+    return right >= 0 and TOKEN_PATTERN.fullmatch(text, left, right + 1) is not None
 
 
 def _fold(text: str) -> str:
@@ -572,7 +810,10 @@ class _LockedSpacyNlpEngine(SpacyNlpEngine):
     """
 
     def __init__(self, models: List[Dict[str, str]]) -> None:
-        super().__init__(models=models)
+        # The blank pipeline has no NER, so there is nothing to map; saying so keeps Presidio from warning.
+        no_ner = NerModelConfiguration(model_to_presidio_entity_mapping={}, low_score_entity_names=set(),
+                                       labels_to_ignore=set())
+        super().__init__(models=models, ner_model_configuration=no_ner)
         self._lock = threading.Lock()
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
@@ -628,16 +869,20 @@ class Redactor:
 
         Returns:
             A ready redactor (the first call in a process takes a few seconds; later ones reuse the name lists).
+
+        Raises:
+            OSError: a word list, or ``school_names_file``, cannot be read.
+            ValueError: one of them is not a list of strings.
         """
         schools = list(_read_list(SCHOOL_NAMES_FILE, "schools"))
         if school_names_file is not None:
             schools += _read_list(Path(school_names_file), "schools")
         keep_words = _read_list(KEEP_WORDS_FILE, "keep_words")
+        name_lists = _name_lists(tuple(keep_words))
         recognizers: List[EntityRecognizer] = [
             _OfflineEmailRecognizer(),
             PhoneRecognizer(supported_regions=("GB",)),
-            PatternRecognizer(supported_entity=PHONE, name="UkPhoneRecognizer",
-                              patterns=[Pattern("UK phone", UK_PHONE_REGEX, SCORE)]),
+            _UkPhoneRecognizer(),
             _EnglandNhsRecognizer(),
             _RegexRecognizer(NHS_NUMBER, NHS_CONTEXT_REGEX, re.IGNORECASE, name="NhsContextRecognizer"),
             PatternRecognizer(supported_entity=POSTCODE, name="UkPostcodeRecognizer",
@@ -647,7 +892,8 @@ class Redactor:
             _RegexRecognizer(ADDRESS, ADDRESS_TITLE_CASE_REGEX, name="TitleCaseAddressRecognizer"),
             _RegexRecognizer(ADDRESS, LIVES_ON_REGEX, name="LivesOnRecognizer"),
             _RegexRecognizer(SCHOOL, SCHOOL_PATTERN_REGEX, name="SchoolPatternRecognizer"),
-            _NameRecognizer(_name_lists(tuple(keep_words))),
+            _NameRecognizer(name_lists),
+            _LowerCaseSchoolRecognizer(name_lists.common | name_lists.keep),
         ]
         if schools:
             recognizers.append(_RegexRecognizer(SCHOOL, _phrase_regex(schools).pattern, re.IGNORECASE,
@@ -683,7 +929,7 @@ class Redactor:
             if kind in KEEP_WORD_GUARDED_KINDS and any(s < result.end and result.start < e for s, e in kept):
                 continue
             candidates.append(Finding(kind, result.start, result.end))
-        return _join_neighbours(clean, _resolve_overlaps(candidates))
+        return _join_neighbours(clean, _resolve_overlaps(clean, candidates))
 
     def redact(self, text: str) -> str:
         """``text`` with every finding replaced by its token, e.g. "my son [NAME] has ADHD".
@@ -707,13 +953,49 @@ def default_redactor() -> Redactor:
     return Redactor.default()
 
 
-def _resolve_overlaps(findings: Iterable[Finding]) -> List[Finding]:
-    """Findings with no two overlapping: longest first, then by kind (``KINDS`` order), then earliest."""
-    chosen: List[Finding] = []
-    for finding in sorted(set(findings), key=lambda f: (-(f.end - f.start), KINDS.index(f.kind), f.start)):
-        if all(finding.end <= other.start or other.end <= finding.start for other in chosen):
-            chosen.append(finding)
-    return sorted(chosen, key=lambda f: f.start)
+def _resolve_overlaps(text: str, findings: Iterable[Finding]) -> List[Finding]:
+    """Findings with no two overlapping: longest first, then by kind (``KINDS`` order), then earliest.
+
+    A finding that overlaps a longer one keeps the part outside it, if any ("jake" of "jake Asarah" when
+    "Asarah.jones@example.com" is an e-mail address), so nothing is let through because two findings touch.
+    """
+    starts: List[int] = []  # of the chosen findings, sorted
+    chosen: List[Finding] = []  # in the order of ``starts``
+    pending = sorted(set(findings), key=_priority)
+    while pending:
+        finding = pending.pop(0)
+        place = bisect.bisect_left(starts, finding.start)
+        first = place - 1 if place > 0 and chosen[place - 1].end > finding.start else place
+        last = place
+        while last < len(chosen) and chosen[last].start < finding.end:
+            last += 1
+        overlapped = chosen[first:last]
+        if not overlapped:
+            starts.insert(place, finding.start)
+            chosen.insert(place, finding)
+            continue
+        # Keep what sticks out either side, if it is more than spaces and punctuation; each piece is shorter than
+        # the finding, so it goes back into the queue in its place.
+        for start, end in ((finding.start, overlapped[0].start), (overlapped[-1].end, finding.end)):
+            piece = _trimmed(text, finding.kind, start, end)
+            if piece:
+                bisect.insort(pending, piece, key=_priority)
+    return chosen
+
+
+def _priority(finding: Finding) -> Tuple[int, int, int]:
+    """The order in which overlapping findings are chosen: longest, then by kind, then earliest."""
+    return -(finding.end - finding.start), KINDS.index(finding.kind), finding.start
+
+
+def _trimmed(text: str, kind: str, start: int, end: int) -> Optional[Finding]:
+    """The finding for ``text[start:end]`` without spaces and punctuation at its ends, if enough is left."""
+    piece = text[start:end] if end > start else ""
+    stripped = piece.strip(TRIM_CHARS)
+    if len(stripped) < MIN_PIECE_CHARS:
+        return None
+    start += len(piece) - len(piece.lstrip(TRIM_CHARS))
+    return Finding(kind, start, start + len(stripped))
 
 
 def _join_neighbours(text: str, findings: List[Finding]) -> List[Finding]:
@@ -745,7 +1027,7 @@ def _phrase_regex(phrases: Iterable[str]) -> re.Pattern:
         parts.append(r"[\s\-]+".join(words))
     if not parts:
         return re.compile("")
-    return re.compile(r"(?<![\w])(?:" + "|".join(parts) + r")(?![\w])", re.IGNORECASE)
+    return re.compile(_NOT_AFTER_LETTER + "(?:" + "|".join(parts) + ")" + _NOT_BEFORE_LETTER, re.IGNORECASE)
 
 
 def _read_list(path: Path, key: str) -> List[str]:
