@@ -86,6 +86,7 @@ SCHOOL_NAMES_FILE = DATA_DIR / "school_names.yml"
 KEEP_WORDS_FILE = DATA_DIR / "keep_words.yml"
 NAME_WORDS_FILE = DATA_DIR / "name_words.yml"
 EXTRA_NAMES_FILE = DATA_DIR / "extra_names.yml"
+COMMON_WORDS_FILE = DATA_DIR / "common_words.yml"
 
 LANGUAGE = "en"
 
@@ -139,7 +140,8 @@ _NOT_BEFORE_LETTER = r"(?![^\W\d_])"
 
 # Context before a word, as regular expressions over the lower-cased text that ends right before it.
 NAMING_CONTEXT = re.compile(
-    r"(?<![^\W\d_])(?:names?\s*(?:is|are|was|:|-|=)|name's|called|named|known as|goes by|calls (?:him|her|them)self)"
+    r"(?<![^\W\d_])(?:names?\s*(?:is|are|was|:|-|=)|name's|called|named|known as|goes by|calls (?:him|her|them)self|"
+    r"(?:we|i|they|everyone|people) call (?:him|her|them))"
     r"\s*[,:\-]?\s*$"
 )
 # "My name is" (not "called"): the next word is a name even if it is in no list.
@@ -157,10 +159,21 @@ RELATION_CONTEXT = re.compile(
     r"twin|\d{1,2}\s*(?:yo|y/o|yr old|year old|years old))[\s-]+)?"
     rf"(?:{RELATIONS})(?:\s*\(\s*\d{{1,2}}\s*\))?(?:\s+is)?\s*[,:\-]?\s*$"
 )
+# "dad (Mark)": a family word, then the name in brackets; "Dawn (mum)": a name, then who the writer is.
+BRACKET_RELATION_CONTEXT = re.compile(rf"(?<![^\W\d_])(?:{RELATIONS}|dh)\s*\(\s*$")
+CLOSING_BRACKET_AFTER = re.compile(r"^\s*\)")
+BRACKET_ROLE_AFTER = re.compile(
+    r"^\s*\(\s*(?:mum|mom|mam|mother|dad|father|parent|carer|nan|gran|grandma|grandad|guardian)\s*\)"
+)
+# "my twins hope and will": two names after a plural family word.
+_PAIR = r"(?<![^\W\d_])(?:my|our)\s+(?:twins|sons|daughters|boys|girls|kids|children|grandchildren)\s*[,:\-]?\s*"
+PAIR_CONTEXT = re.compile(_PAIR + "$")
+PAIR_AFTER = re.compile(r"^\s*(?:,|and|&)\s*[^\W\d_]")
+PAIR_SECOND_CONTEXT = re.compile(_PAIR + r"[^\W\d_]+\s*(?:,|and|&)\s*$")
 # Titles, and the family words used like titles ("Aunty Shaz", "Uncle Dev").
 # "mum of tomasz", "DD ellie-mae": a parent's word and "of", or the forum shorthands for "dear son/daughter/child".
 PARENT_OF_CONTEXT = re.compile(
-    r"(?<![^\W\d_])(?:(?:mum|mom|mam|mother|dad|father|parent|carer|nan|gran|grandma|grandad)\s+(?:of|to)|ds|dd|dc|"
+    r"(?<![^\W\d_])(?:(?:mum|mom|mam|mother|dad|father|parent|carer|nan|gran|grandma|grandad)\s+(?:of|to)|ds|dd|dc|dh|"
     r"ds\d|dd\d)\s*[,:\-]?\s*$"
 )
 TITLES = "mr|mrs|ms|mx|dr|prof|mister|miss|sir|master|aunty|auntie|aunt|uncle|councillor|cllr"
@@ -189,7 +202,8 @@ POSSESSIVE_ROLE_AFTER = re.compile(rf"^['’]s\s+(?:{ROLES})\b")
 DESCRIBED_AFTER = re.compile(
     rf"^\s*(?:(?:is|was)\s+(?:my|our|his|her|their)\s+(?:(?:eldest|youngest|little|older|younger)\s+)?"
     rf"(?:{RELATIONS})\b|[,(]?\s*(?:aged?|age:)\s*\d|\s*\((?:[a-z]{{1,8}},?\s*)?\d{{1,2}}\)"
-    rf"|,\s*(?:my|our|his|her|their|the)\s+(?:(?:social|key|case|support)\s+)?(?:{ROLES}|{RELATIONS}|worker|head)\b)"
+    rf"|,\s*(?:my|our|his|her|their|the)\s+(?:(?:social|key|case|support)\s+)?(?:{ROLES}|{RELATIONS}|worker|head)\b"
+    r"|\s*\(\s*(?:mum|mom|mam|mother|dad|father|parent|carer|nan|gran|grandma|grandad|guardian)\s*\))"
 )
 SAID_AFTER = re.compile(
     r"^\s+(?:said|says|told|asked|replied|explained|agreed|promised|emailed|rang|phoned|texted|wrote|"
@@ -203,7 +217,7 @@ NAME_GAP = re.compile(r"^ {1,2}$")
 # A lower-case first name starting a sentence is a name if a verb follows ("jake has adhd").
 _SUBJECT_VERBS = (
     r"has|had|goes|went|gets|got|needs|loves|hates|struggles|attends|started|starts|can't|cant|won't|wont|"
-    r"doesn't|doesnt|didn't|didnt|wants|likes|finds|refuses|cries|screams"
+    r"doesn't|doesnt|didn't|didnt|wants|likes|finds|refuses|cries|screams|does|did|still|keeps|never|always"
 )
 SUBJECT_AFTER = re.compile(
     rf"^(?:\s+(?:{_SUBJECT_VERBS}|is|was|isn't|wasn't|and (?:i|me))\b|\s*\(|\s*[,.!?](?!\w)|\s*$)"
@@ -211,6 +225,13 @@ SUBJECT_AFTER = re.compile(
 # A name that is also a word, capitalised at the start of a sentence, is a name if a verb follows ("Jack has");
 # not "is" or "was", which follow the words as often ("Hope is fading").
 WORD_NAME_SUBJECT_AFTER = re.compile(rf"^\s+(?:{_SUBJECT_VERBS})\b")
+# ... nor "is", unless what follows describes a child: "Rose is autistic", "Will is 3", "Hope is our foster son",
+# "Grace and her twin".
+WORD_NAME_IS_AFTER = re.compile(
+    r"^\s+(?:(?:is|was)\s+(?:\d|autistic|diagnosed|non[- ]verbal|dyslexic|dyspraxic|deaf|(?:my|our|his|her|their)\s+"
+    r"(?:(?:eldest|youngest|oldest|middle|little|older|younger|only|foster|adopted|step|twin)\s+)*"
+    rf"(?:{RELATIONS})\b)|(?:and|&)\s+(?:his|her|their)\s+(?:twin|brother|sister|little|big|older|younger)\b)"
+)
 # Characters after which the next word is still in the middle of a sentence (a word or digit also is, and so is
 # one of our tokens, which stands for a word).
 MID_SENTENCE_CHARS = ",;&/'’\"“”(%]"
@@ -299,12 +320,12 @@ ADDRESS_ANY_CASE_REGEX = (
     rf"(?P<pii>{_FLAT}{_HOUSE}"
     rf"(?:(?i:the)\s+(?:{_STREET_EXCLUDED}[A-Za-z][A-Za-z'’\-]*\s+){{0,3}}"
     rf"|(?:{_STREET_EXCLUDED}[A-Za-z][A-Za-z'’\-]*\s+){{1,3}})"
-    rf"(?i:{STREET_TYPES_ANY_CASE})){_NOT_BEFORE_LETTER}"
+    rf"(?i:{STREET_TYPES_ANY_CASE})(?:\s+(?:North|South|East|West))?){_NOT_BEFORE_LETTER}"
 )
 ADDRESS_TITLE_CASE_REGEX = (
     rf"(?P<pii>{_FLAT}{_HOUSE}"
     rf"(?:The\s+(?:{_STREET_EXCLUDED}[A-Z][a-z'’\-]+\s+){{0,3}}|(?:{_STREET_EXCLUDED}[A-Z][a-z'’\-]+\s+){{1,3}})"
-    rf"(?:{STREET_TYPES_TITLE_CASE})){_NOT_BEFORE_LETTER}"
+    rf"(?:{STREET_TYPES_TITLE_CASE})(?:\s+(?:North|South|East|West))?){_NOT_BEFORE_LETTER}"
 )
 LIVES_ON_REGEX = (
     rf"{_NOT_AFTER_LETTER}(?i:live|lives|living|lived|moved|moving|address(?:\s+is)?|house\s+is)\s+"
@@ -372,6 +393,8 @@ PLACE_WORDS = (
     "Church", "Chapel", "Mosque", "Temple", "Gurdwara", "School", "Academy", "Nursery", "College", "Primary",
     "Junior", "Juniors", "Infant", "Infants", "Road", "Street", "Avenue", "Crescent", "Drive", "Close", "Terrace",
     "Gardens", "Square", "House", "Hall", "Foundation", "Charity", "Group", "Club", "Project",
+    # Teams and services: "the Sky Blues", "Coventry City", "the Local Offer"
+    "Blues", "City", "United", "Rovers", "Rangers", "Albion", "Athletic", "Wanderers", "FC", "Offer",
 )
 _PLACE_AFTER = re.compile(r" (?:" + "|".join(PLACE_WORDS) + r")\b")
 # Of those, the ones that are never a name or part of one ("Jake School" is a school), unlike Hall or Church.
@@ -397,6 +420,7 @@ class _NameLists:
     names_and_words: FrozenSet[str]  # names that are words: need a capital letter and context or mid-sentence
     context_only: FrozenSet[str]  # names that are capitalised words: need context
     common: FrozenSet[str]  # ordinary English words: never a name on their own
+    lower_words: FrozenSet[str]  # every word a listed first name in lower case may be: those need context
     keep: FrozenSet[str]  # single keep-words: never a name
 
 
@@ -640,6 +664,10 @@ class _NameRecognizer(LocalRecognizer):
         before = _fold(text[max(0, start - CONTEXT_CHARS):start])
         after = _fold(text[end:end + CONTEXT_CHARS])
         strength = _context_strength(before)
+        if (title_case or lower in lists.first) and BRACKET_RELATION_CONTEXT.search(before) and (
+            CLOSING_BRACKET_AFTER.match(after)
+        ):
+            return True  # "dad (Mark)"
         if strength < _STRONG and _PLACE_AFTER.match(text, end):
             return False  # "the Hope Centre", "Thomas Street", "Grace Church": a place, not a person
         # "my son will be" and "my son will has ADHD": after "my son", a word that is also a verb is a name only
@@ -647,10 +675,16 @@ class _NameRecognizer(LocalRecognizer):
         strong_subject = strength >= _STRONG and bool(SUBJECT_AFTER.match(after))
         if lower in lists.names_and_words:
             if title_case:
+                if strength < _STRONG and self._before_proper_noun(text, end):
+                    return False  # "the Sky Blues": part of the name of a thing
                 return bool(strength >= _WEAK or not _starts_sentence(before) or POSSESSIVE_AFTER.match(after)
                             or SAID_AFTER.match(after) or DESCRIBED_AFTER.match(after)
-                            or WORD_NAME_SUBJECT_AFTER.match(after) or FIRST_NAME_AFTER.match(after))
-            return strength >= _NAMING or strong_subject or bool(POSSESSIVE_ROLE_AFTER.match(after))
+                            or WORD_NAME_SUBJECT_AFTER.match(after) or FIRST_NAME_AFTER.match(after)
+                            or WORD_NAME_IS_AFTER.match(after))
+            return bool(strength >= _NAMING or strong_subject or POSSESSIVE_ROLE_AFTER.match(after)
+                        or BRACKET_ROLE_AFTER.match(after)
+                        or (PAIR_CONTEXT.search(before) and PAIR_AFTER.match(after))
+                        or PAIR_SECOND_CONTEXT.search(before))
         if lower in lists.context_only:
             if title_case:
                 return strength >= _STRONG or bool(POSSESSIVE_ROLE_AFTER.match(after) or DESCRIBED_AFTER.match(after))
@@ -659,8 +693,8 @@ class _NameRecognizer(LocalRecognizer):
             # An everyday word that is also in a name list ("Guy", "Job"): only straight after a title or "my son".
             return title_case and strength >= _STRONG
         if lower in lists.first:
-            if title_case:
-                return True
+            if title_case or lower not in lists.lower_words:
+                return True  # "Jake has ADHD"; "sooo proud of aarav today": a name that is no English word
             return bool(strength >= _WEAK or POSSESSIVE_AFTER.match(after) or DESCRIBED_AFTER.match(after)
                         or FIRST_NAME_AFTER.match(after)
                         or (_starts_sentence(before) and SUBJECT_AFTER.match(after)))
@@ -670,6 +704,15 @@ class _NameRecognizer(LocalRecognizer):
         if title_case:
             return (strength >= _STRONG and not _after_word_title(before)) or bool(POSSESSIVE_ROLE_AFTER.match(after))
         return strength >= _NAME_IS
+
+    def _before_proper_noun(self, text: str, end: int) -> bool:
+        """Whether the word ending at ``end`` is followed by a capitalised everyday word ("Sky Blues")."""
+        match = re.match(r" ([A-Z][a-z]+)\b", text[end:end + CONTEXT_CHARS])
+        if not match:
+            return False
+        lower = _fold(match.group(1))
+        lists = self._lists
+        return lower in lists.lower_words and lower not in lists.last and lower not in lists.first
 
     def _lookup_form(self, lower: str) -> str:
         """The form of a word to look up: for "ruby-mae" or "mary-jane", a part that is a plain first name."""
@@ -707,10 +750,20 @@ class _NameRecognizer(LocalRecognizer):
             if _is_title_case(word):
                 if lower in lists.common and lower not in lists.last:
                     break
-            elif lower not in lists.last or lower in lists.common or lower in lists.context_only:
+            elif not self._is_lower_surname(lower):
                 break
             index += 1
         return index
+
+    def _is_lower_surname(self, lower: str) -> bool:
+        """Whether a lower-case word after a first name is a surname ("popescu", "sandhu-grewal")."""
+        lists = self._lists
+        parts = lower.split("-") if "-" in lower and lower not in lists.last else [lower]
+        return all(
+            (part in lists.last or (len(parts) > 1 and part in lists.first))
+            and part not in lists.common and part not in lists.context_only
+            for part in parts
+        )
 
     def _is_joined_name(self, text: str, span: Tuple[int, int], other: int, before: bool = False) -> bool:
         """Whether the word at ``span``, joined by "and" or a comma to a name, is a name too.
@@ -730,7 +783,8 @@ class _NameRecognizer(LocalRecognizer):
         if not self._could_be_name(text, start, end, lower):
             return False
         if lower in lists.names_and_words:
-            return _is_title_case(word)
+            before_word = _fold(text[max(0, start - CONTEXT_CHARS):start])
+            return _is_title_case(word) or bool(PAIR_SECOND_CONTEXT.search(before_word))
         if lower in lists.context_only or lower in lists.common:
             return False
         return lower in lists.first
@@ -949,8 +1003,11 @@ class Redactor:
 
 @functools.lru_cache(maxsize=1)
 def default_redactor() -> Redactor:
-    """The process's one redactor with the default lists (built on first use)."""
-    return Redactor.default()
+    """The process's one redactor with the default lists and the deployment's SCHOOL_NAMES_FILE (built on first use)."""
+    from bot.settings import Settings
+
+    school_names_file = Settings.from_env().school_names_file
+    return Redactor.default(Path(school_names_file) if school_names_file else None)
 
 
 def _resolve_overlaps(text: str, findings: Iterable[Finding]) -> List[Finding]:
@@ -1071,12 +1128,15 @@ def _name_lists(keep_words: Tuple[str, ...]) -> _NameLists:
     context_only = {_fold(w) for w in name_words.get("context_only") or []} | ({_fold(c) for c in countries} & first)
     common = {_fold(w) for w in lorem.word_list} | set(STOP_WORDS)
     keep = {_fold(w) for w in keep_words if " " not in w}
+    everyday = {_fold(w) for w in _read_list(COMMON_WORDS_FILE, "common_words")}
+    lower_words = common | everyday | names_and_words | context_only | keep | WEEKDAYS
     return _NameLists(
         first=frozenset(first | names_and_words | context_only),
         last=frozenset(last),
         names_and_words=frozenset(names_and_words),
         context_only=frozenset(context_only - names_and_words),
         common=frozenset(common),
+        lower_words=frozenset(lower_words),
         keep=frozenset(keep),
     )
 

@@ -289,3 +289,16 @@ def test_extra_school_names_file(tmp_path: Path) -> None:
 def test_default_redactor_is_built_once() -> None:
     """``default_redactor`` gives the same redactor every time."""
     assert default_redactor() is default_redactor()
+
+
+def test_default_redactor_reads_school_names_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """default_redactor() adds the schools in SCHOOL_NAMES_FILE (read through bot.settings)."""
+    schools = tmp_path / "schools.yml"
+    schools.write_text("schools:\n  - Zebrawood Learning Base\n", encoding="utf-8")
+    monkeypatch.setenv("SCHOOL_NAMES_FILE", str(schools))
+    default_redactor.cache_clear()
+    try:
+        assert default_redactor().redact("he goes to zebrawood learning base") == "he goes to [SCHOOL]"
+    finally:
+        monkeypatch.delenv("SCHOOL_NAMES_FILE")
+        default_redactor.cache_clear()
