@@ -348,6 +348,10 @@
 
   var requested = new URLSearchParams(window.location.search).get("survey");
   if (requested && SURVEY_ID_PATTERN.test(requested)) {
+    // Once only: a reload must not offer the survey again (the conversation already has it).
+    if (window.history && typeof window.history.replaceState === "function") {
+      window.history.replaceState(null, "", window.location.pathname);
+    }
     send(surveyPayload(requested), "Take part in the survey", false);
   }
 })();
