@@ -162,21 +162,17 @@ class ActionOfferSurvey(Action):
             return [SlotSet(SURVEY_ID, None), SlotSet(ANSWER, NONE_OPEN)]
         chosen = survey_named(tracker, candidates)
         try:
-            chosen = chosen or await self._started(tracker, candidates)
-            if chosen is not None and await _load_progress(chosen, respondent(tracker, chosen.id)):
-                dispatcher.utter_message(response="utter_survey_resumed")
+            started = [s for s in candidates if await _load_progress(s, respondent(tracker, s.id))]
         except SurveyStoreError:
             logger.error("survey store unavailable while offering a survey (%s)", log_ref(tracker.sender_id),
                          exc_info=True)
             dispatcher.utter_message(response="utter_survey_unavailable")
             return [SlotSet(SURVEY_ID, None), SlotSet(ANSWER, UNAVAILABLE)]
+        if chosen is None and len(started) == 1:
+            chosen = started[0]  # "carry on with the survey": the one they left half-way
+        if chosen in started:
+            dispatcher.utter_message(response="utter_survey_resumed")
         return [SlotSet(SURVEY_ID, chosen.id if chosen else None), SlotSet(ANSWER, None)]
-
-    @staticmethod
-    async def _started(tracker: Tracker, candidates: List[Survey]) -> Optional[Survey]:
-        """The one survey this person left half-way, if there is exactly one."""
-        started = [s for s in candidates if await _load_progress(s, respondent(tracker, s.id))]
-        return started[0] if len(started) == 1 else None
 
 
 class ActionAskSurveyAnswer(Action):

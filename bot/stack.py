@@ -191,6 +191,8 @@ class Stack:
             WEB_HOST=self.settings.web_host,
             WEB_PORT=str(self.settings.web_port),
             PYTHONUNBUFFERED="1",
+            # Rasa's telemetry and crash reports go to a third party and may carry what a family typed: never.
+            RASA_TELEMETRY_ENABLED="false",
         )
         if self.settings.privacy_key:
             env["PRIVACY_KEY"] = self.settings.privacy_key
