@@ -5,14 +5,18 @@ What is redacted, and the token that replaces it:
     [NAME]           people's names: "my son Jake", "Mrs Patel", "jake's teacher", "Amir Khan"
     [PHONE]          UK phone numbers as people write them: 07700 900123, +44 7700 900123, (024) 7683 1614, 0800 1111
     [EMAIL]          e-mail addresses, with dots and plus signs
-    [ADDRESS]        street addresses with a house or flat number ("flat 3, 45 London Road", "14 the crescent"),
+    [ADDRESS]        street addresses with a house or flat number ("flat 3, 45 London Road", "14 the crescent",
+                     "flat 3, 27 harnall lane east"),
                      and a street after "I live on"
     [POSTCODE]       UK postcodes, with or without the space, in any case ("CV1 2GN", "cv12gn")
     [NHS_NUMBER]     10-digit NHS numbers, spaced or not: with a valid check digit, or any 10 digits after "NHS no"
     [DATE_OF_BIRTH]  a date after "born", "DOB", "date of birth" or "birthday"; other dates stay, because the
                      assistant needs them ("the meeting on 3 March", "we asked on 12/01/2026")
-    [SCHOOL]         schools in ``data/privacy/school_names.yml`` (and the deployment's SCHOOL_NAMES_FILE), and
-                     capitalised names ending in School, Academy, Primary, Nursery, College and the like
+    [SCHOOL]         schools in ``data/privacy/school_names.yml`` (and the deployment's SCHOOL_NAMES_FILE), in any
+                     case and with or without "School" ("sherbourne fields"); capitalised names ending in School,
+                     Academy, Primary, Nursery, College and the like; and in lower case, names before a school word
+                     ("little acorns pre-school", "st mary's c of e primary", "city college coventry") where the
+                     words describe nothing ("the local college" stays)
 
 What is kept: the SEND words in ``data/privacy/keep_words.yml`` (SENCo, EHCP, CAMHS, ADHD, SALT, DLA, PIP...), which
 are never part of a name or school even where they look like one; and everything that is not one of the kinds above.
@@ -34,6 +38,16 @@ never run) and ``data/privacy/extra_names.yml`` for common names Faker lacks.
   names with a capital letter after context or in the middle of a sentence, so "I will", "a grace period" and
   "Will the panel..." stay. May, June, Summer, places such as Jordan and Warwick, and words like "Said" are names
   only straight after context ("my daughter May"), so "in May" stays.
+* Strong cues beat all of that: after "my son/daughter/husband/friend/teacher/TA/SENCo/caseworker...", "DS/DD/DH/
+  SIL/MIL/BIL", a title ("mr ray thompson": first name and surname), "hi im X Y", "mum to X (6) and Y (3)",
+  "spoke to X from", "X from the <service> team", "she (X)" and "X (nickname) to his mates", the next word is a name
+  even if it is a word ("my son river") or in no list ("her TA semhar"), unless it is a stop word, a keep-word, a
+  modal verb ("my son will be"), a word in ``NOT_NAME_WORDS`` or an unlisted word with a verb or adverb ending
+  ("my son struggles", "my son finally"). A family word with a plural "s" ("my sons annual review") is no cue.
+* A listed first name that is also a word, starting a sentence or clause, is a name when what follows is said of a
+  child: "sky is 12", "river is non verbal", "amber has asd", "willow 7 asd", "summer and her stepbrother"; not
+  after a modal ("will is that ok") or for months and seasons before a number ("summer 2 starts").
+* Hyphenated first names in lower case are names when every part is a listed name ("poppy-rose", "kai-jordan").
 * A word before Centre, Church, Road, School and the like names a place, not a person ("the Hope Centre").
 * Titles stay outside the redaction ("Mrs [NAME]"), so the answer still reads well.
 
@@ -232,6 +246,98 @@ WORD_NAME_IS_AFTER = re.compile(
     r"(?:(?:eldest|youngest|oldest|middle|little|older|younger|only|foster|adopted|step|twin)\s+)*"
     rf"(?:{RELATIONS})\b)|(?:and|&)\s+(?:his|her|their)\s+(?:twin|brother|sister|little|big|older|younger)\b)"
 )
+# Strong cues: after these the next word is a name even if it is also a word ("my son river") or in no list ("her TA
+# semhar"), unless it is plainly not one (``NOT_NAME_WORDS``, verb endings, ordinary words in no name list).
+STRONG_CUE_BEFORE = re.compile(
+    r"(?<![^\W\d_])(?:(?:my|his|her|our|their|your)\s+(?:[^\W\d_]+['’]s\s+)?"
+    r"(?:(?:eldest|youngest|oldest|middle|little|older|younger|baby|big|step|foster|adopted|new|best|twin)[\s-]+)?"
+    r"(?:son|daughter|husband|wife|partner|dad|mum|mom|nan|nana|nanna|nanny|gran|granny|grandad|grandma|brother|"
+    r"sister|stepbrother|stepsister|stepson|stepdaughter|stepdad|stepmum|auntie|aunty|aunt|uncle|cousin|friend|"
+    r"teacher|ta|senco|sendco|caseworker|case worker|worker|social worker|key worker|keyworker|support worker|"
+    r"grandson|granddaughter|nephew|niece|boyfriend|girlfriend|fiance|fiancee|twin|paediatrician|consultant|"
+    r"therapist|advocate|tutor|carer|child|boy|girl)"
+    r"|ds\d?|dd\d?|dh|dc\d?|sil|mil|bil|fil"
+    r"|(?:hi|hello|hiya|hey)\s*[,!]?\s*(?:im|i'm|i am)"
+    r"|(?:spoke|speak|speaking|spoken|talked|talking|chatted|chatting)\s+(?:to|with)"
+    r"|(?:she|he|they)\s*\()\s*[,:\-]?\s*$"
+)
+# Cues that name a person by their first name and surname ("mr ray thompson", "hi im simranjeet kaur").
+FULL_NAME_CUE_BEFORE = re.compile(
+    r"(?<![^\W\d_])(?:mr|mrs|ms|mx|dr|miss|(?:hi|hello|hiya|hey)\s*[,!]?\s*(?:im|i'm|i am))\.?\s+$"
+)
+SPOKE_TO_BEFORE = re.compile(r"(?<![^\W\d_])(?:spoke|speak|speaking|spoken|talked|talking|chatted|chatting)\s+"
+                             r"(?:to|with)\s+$")
+FROM_AFTER = re.compile(r"^\s+from\b")
+# "tesfaye from the transport team", "X from the SENDIASS team".
+FROM_TEAM_AFTER = re.compile(
+    r"^\s+from\s+(?:the\s+|our\s+)?(?:[^\W\d_]+\s+){0,3}(?:team|hub|service|services|sendiass|iass)\b"
+)
+DETERMINER_BEFORE = re.compile(r"(?<![^\W\d_])(?:a|an|the|my|our|his|her|their|your|some|any|no|this|that)\s+$")
+# "(tesi) to his mates", "she (grace) wont".
+NICKNAME_AFTER = re.compile(r"^\s*\)\s*to\s+(?:his|her|their)\s+(?:mates?|friends?|pals?|family)\b")
+OPEN_BRACKET_BEFORE = re.compile(r"\(\s*$")
+PRONOUN_BRACKET_BEFORE = re.compile(r"(?<![^\W\d_])(?:she|he|they)\s*\(\s*$")
+# "mum to river (6) and sky (3)": a word joined to a name, then an age in brackets.
+AGE_BRACKET_AFTER = re.compile(r"^\s*\(\s*\d{1,2}\s*\)")
+AGE_BRACKET_JOINED_BEFORE = re.compile(r"\(\s*\d{1,2}\s*\)\s*(?:,|and|&)\s*$")
+# Words that never follow a strong cue as a name ("my son has", "my friend said", "the dr appointment").
+NOT_NAME_WORDS = frozenset("""
+has had have is was are were be been being does did do said says say told tells asked asks got gets get goes went
+go gone loves loved likes liked hates hated needs needed wants wanted keeps kept thinks thought knows knew works
+worked lives lived came comes come attends attended started starts refuses refused struggles struggled sat ran ate
+fell hit bit cried slept woke left took made saw also still always never now then just really only too very who
+whos which that what when where while whilst and or but so because cos coz as at in on of for to with without from
+by about after before since until age aged year years yr yrs old month months week weeks day days time times isnt
+wasnt doesnt didnt cant wont dont hasnt havent aint cannot dosent currently recently letter email call phone report
+appointment appt meeting visit note notes review plan advice help support response reply feedback message text
+lady woman man guy people person staff team someone somebody nobody everyone school college nursery home house car
+mate mates friend friends family wife husband son daughter kids children boy girl baby dr mr mrs ms miss sir please
+thanks thank ok okay yes no not lol omg tbh idk btw aswell etc ie eg nd aka pls plz dx bday birthday birthdays
+diagnosis diagnosed assessment referral transport office council service services nurse doctor gp teacher ta
+hospital clinic surgery who's i'm im its it's social police ambulance desperate lost confused unsure stuck new
+sorry here back hoping scared anxious upset frustrated fed sick happy sad glad unable able single autistic pregnant
+nervous angry ready done fine good great well bit urgent non verbal nonverbal severely quite dob nhs threw hurt
+mum mom mam dad parent carer nan gran grandma grandad foster headteacher head psychologist
+therapist consultant physio paediatrician deputy manager today tomorrow yesterday tonight morning afternoon evening
+dyslexic dyspraxic deaf blind epileptic nearly almost over under rang emailed phoned texted again men hav av gt dnt wnt cn cud wud shud case eligible qualify annual additional wheelchair place needs
+""".split())
+MISSING_BEFORE = re.compile(
+    r"(?<![^\W\d_])(?:i|we|you|they|he|she|really|will|so|do|don't|dont|would|gonna|to|also|still|just)\s+miss\s+$"
+)
+# "Miss" as a title where no one misses anything: "miss nasreen akhtar is...", "his teacher miss semhar".
+MISS_TITLE_BEFORE = re.compile(
+    r"(?:^|[.!?\n,;:(]|(?<![^\W\d_])(?:to|with|from|and|is|was|teacher|ta|senco|sendco|head|by|called|thanks|"
+    r"thank you|dear|hi|hello))\s*miss\s+$"
+)
+MODAL_WORDS = frozenset({"will", "may", "might", "can", "could", "must", "shall", "would", "should"})
+# Unlisted words with these endings are verbs and adverbs, not names ("my son struggles", "my son finally").
+NOT_NAME_ENDINGS = ("s", "ing", "ed", "ly", "ion", "ment", "ness", "ity", "ance", "ence", "ful", "less", "ive",
+                    "able", "ible", "ual", "ial", "ary", "ous", "ship", "est", "ise", "ize", "ish", "fy")
+# "my sons annual review", "our kids school": a family word with a plural or possessive "s" is followed by a noun.
+PLURAL_RELATION_BEFORE = re.compile(
+    r"(?<![^\W\d_])(?:sons|daughters|childs|childrens|grandsons|granddaughters|boys|girls|kids|children|twins|"
+    r"brothers|sisters|nephews|nieces|mums|dads|babys|babies|toddlers|friends|teachers)\s*$"
+)
+# A first name that is also a word, at the start of a sentence or clause, followed by what is said of a child:
+# "sky is 12", "river is non verbal", "amber has asd", "rose keeps", "willow 7 asd", "summer and her stepbrother".
+CLAUSE_START_BEFORE = re.compile(r"(?:^|[.!?\n;:,]|(?<![^\W\d_])(?:and|but|so|because|cos|coz|also))\s*$")
+CHILD_AFTER = re.compile(
+    r"^\s+(?:(?:is|was|isn't|isnt|wasn't|wasnt)\s+(?:now\s+|only\s+|just\s+|still\s+)?"
+    r"(?:\d|non[- ]?verbal|autistic|diagnosed|dyslexic|dyspraxic|deaf|disabled|in (?:year|yr|reception)\b)"
+    r"|(?:has|had)\s+(?:asd|adhd|autism|pda|odd|sen\b|send\b|cp\b|gdd|an ehcp|ehcp|a diagnosis|global|severe|"
+    r"complex|epilepsy|down|dyslexia|dyspraxia|learning|sensory|speech|meltdowns)"
+    r"|(?:keeps|struggles|refuses|won't|wont|can't|cant|doesn't|doesnt|didn't|didnt|hates|loves|screams|cries|"
+    r"attends|needs)\b"
+    r"|\d{1,2}(?:\s*(?:yo|y/o|yrs?|years?)\b|\s*,|\s+(?:and|with|has|is|asd|adhd|autistic|autism|non[- ]?verbal|"
+    r"sen|send|gdd|pda|dyslexic|dyspraxic|cp|sld|mld|ehcp)\b|\s*$)"
+    r"|(?:and|&)\s+(?:his|her|their)\s+(?:(?:little|big|older|younger|twin|half)[\s-]+)?"
+    r"(?:brother|sister|twin|stepbrother|stepsister|step brother|step sister|sibling|cousin)s?\b)"
+)
+# Words a name-then-age pattern must not take: "may 5", "summer 2", "autumn 1" are dates and terms.
+DATE_WORDS = frozenset({
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "spring", "summer", "autumn", "winter",
+})
 # Characters after which the next word is still in the middle of a sentence (a word or digit also is, and so is
 # one of our tokens, which stands for a word).
 MID_SENTENCE_CHARS = ",;&/'’\"“”(%]"
@@ -320,7 +426,8 @@ ADDRESS_ANY_CASE_REGEX = (
     rf"(?P<pii>{_FLAT}{_HOUSE}"
     rf"(?:(?i:the)\s+(?:{_STREET_EXCLUDED}[A-Za-z][A-Za-z'’\-]*\s+){{0,3}}"
     rf"|(?:{_STREET_EXCLUDED}[A-Za-z][A-Za-z'’\-]*\s+){{1,3}})"
-    rf"(?i:{STREET_TYPES_ANY_CASE})(?:\s+(?:North|South|East|West))?){_NOT_BEFORE_LETTER}"
+    rf"(?i:{STREET_TYPES_ANY_CASE})(?:\s+(?:North|South|East|West|(?:north|south|east|west)(?=\s*(?:[,.;]|$))))?)"
+    rf"{_NOT_BEFORE_LETTER}"
 )
 ADDRESS_TITLE_CASE_REGEX = (
     rf"(?P<pii>{_FLAT}{_HOUSE}"
@@ -360,6 +467,32 @@ LOWER_CASE_SCHOOL_TYPE = re.compile(
     r"(?<![^\W\d_])(?:junior|juniors|infant|infants|primary|secondary|nursery|high|grammar|community|c of e|"
     r"catholic|church of england)\s+(?:school|academy)(?![^\W\d_])"
 )
+# ... and before a school word of their own: "little acorns pre-school", "sacred heart rc primary", "st mary's c of e
+# primary", "city college coventry".
+LOWER_CASE_SCHOOL_END = re.compile(
+    r"(?<![^\W\d_])(?:(?:c of e|cofe|ce|rc|roman catholic|catholic|church of england|methodist)\s+)?"
+    r"(?:pre-school|preschool|pre school|day nursery|nursery|playgroup|primary|juniors?|infants?|academy|college)"
+    r"(?![^\W\d_])(?!\s+(?:school|academy)\b)"
+    r"|(?<![^\W\d_])(?:c of e|cofe|rc)(?![^\W\d_])"
+)
+PERSON_POSSESSIVE = re.compile(
+    r"(?:son|daughter|child|grandson|granddaughter|grandchild|boy|girl|kid|brother|sister|baby|toddler|nephew|niece|"
+    r"twin|friend|children)(?:s|'s|s')"
+)
+SCHOOL_PLACE_BEFORE = re.compile(
+    r"(?:^|[.!?\n]\s*|(?<![^\W\d_])(?:at|to|from|attends|attending|attended|into|called|named|joined|joining)\s+)$"
+)
+LOWER_CASE_SAINT_SCHOOL = re.compile(
+    r"(?<![^\W\d_])(?:st|saint)\.? [a-z'’\-]+(?: [a-z'’\-]+)?? (?:(?:c of e|cofe|ce|rc|roman catholic|catholic|"
+    r"church of england|methodist) )?(?:pre-school|preschool|nursery|primary|juniors?|infants?|academy|college|school|"
+    r"c of e|cofe|rc)(?![^\W\d_])"
+)
+CITY_COLLEGE = re.compile(r"(?<![^\W\d_])city college(?: (?:coventry|[A-Z][a-z]+))?(?![^\W\d_])", re.IGNORECASE)
+# Words that may lead a nursery's name but not stand right before its school word ("little acorns", "tiny tots").
+SCHOOL_LEADING_WORDS = frozenset({"little", "tiny", "busy", "happy", "bright", "early", "first"})
+# Words often in the names of nurseries and playgroups ("rainbow kids playgroup", "busy bees nursery").
+NURSERY_NAME_WORDS = frozenset({"kids", "kidz", "tots", "stars", "bears", "bees", "acorns", "rainbow", "rainbows",
+                                "sunshine", "teddy", "treetops", "ladybirds", "butterflies", "cubs", "sacred", "family", "blessed"})
 LOWER_CASE_SCHOOL_WORDS = re.compile(r"(?:(?<![^\W\d_])[a-z][a-z'’\-]+ ){1,2}$")
 SCHOOL_DESCRIPTIONS = frozenset({
     "nearest", "closest", "local", "current", "previous", "new", "old", "next", "catchment", "chosen", "preferred",
@@ -368,6 +501,13 @@ SCHOOL_DESCRIPTIONS = frozenset({
     "amazing", "brilliant", "outstanding", "failing", "other", "same", "different", "normal", "ordinary", "free",
     "boys", "girls", "mixed", "single", "sex", "infant", "junior", "primary", "secondary", "autism", "send", "sen",
 })
+# Words before "primary", "college" and the like that are not a school's name ("sixth form college", "at nursery").
+LOWER_SCHOOL_NOT_NAMES = frozenset("""
+sixth form further education fe year reception local send sen autism council maintained state secondary high
+grammar day pre after holiday summer breakfast start starting starts started leave left attend attends attended
+apply applied join joined moved move went going goes go back finish finished finishes into at to from his her their
+my our your its the a an this that which what in from junior infant primary nursery college academy school
+""".split())
 SCHOOL_DESCRIPTION_ENDINGS = ("est", "ing", "ed", "ly", "ful", "ish", "ous")
 # Everyday words that are often part of a school's name ("moat house primary school", "park hill junior school").
 SCHOOL_NAME_WORDS = frozenset({
@@ -578,6 +718,36 @@ class _LowerCaseSchoolRecognizer(LocalRecognizer):
                 start -= len(word) + 1
             if start < end_of_name:
                 results.append(RecognizerResult(SCHOOL, start, school_type.end(), SCORE))
+        for school_type in LOWER_CASE_SCHOOL_END.finditer(text):
+            end_of_name = school_type.start()
+            words = LOWER_CASE_SCHOOL_WORDS.search(text, max(0, end_of_name - CONTEXT_CHARS), end_of_name)
+            if not words:
+                continue
+            start = end_of_name
+            named = False
+            count = 0
+            for word in reversed(words.group().split()):
+                folded = _fold(word)
+                if PERSON_POSSESSIVE.fullmatch(folded) and folded not in NURSERY_NAME_WORDS:
+                    break  # "my daughters nursery", "my grandson's preschool"
+                if named and folded in SCHOOL_LEADING_WORDS:
+                    start -= len(word) + 1
+                    continue
+                if folded not in NURSERY_NAME_WORDS and folded not in SCHOOL_NAME_WORDS and (
+                    folded in self._ordinary or folded in STOP_WORDS or word.endswith(SCHOOL_DESCRIPTION_ENDINGS)
+                    or folded in SCHOOL_LEADING_WORDS or folded in NOT_NAME_WORDS or folded in LOWER_SCHOOL_NOT_NAMES
+                ):
+                    break
+                start -= len(word) + 1
+                named = True
+                count += 1
+            # One word is a school's name only where a school is expected ("goes to sunshine nursery"), not in
+            # "i cant afford nursery".
+            if start < end_of_name and (count >= 2 or SCHOOL_PLACE_BEFORE.search(text, 0, start)):
+                results.append(RecognizerResult(SCHOOL, start, school_type.end(), SCORE))
+        for regex in (LOWER_CASE_SAINT_SCHOOL, CITY_COLLEGE):
+            for match in regex.finditer(text):
+                results.append(RecognizerResult(SCHOOL, match.start(), match.end(), SCORE))
         return results
 
 
@@ -604,6 +774,12 @@ class _NameRecognizer(LocalRecognizer):
                 continue
             first = index
             index = self._extend(text, words, index)
+            if index == first and index + 1 < len(words) and FULL_NAME_CUE_BEFORE.search(
+                _fold(text[max(0, words[first][0] - CONTEXT_CHARS):words[first][0]])
+            ) and NAME_GAP.match(text[words[index][1]:words[index + 1][0]]):
+                start, end = words[index + 1]
+                if self._could_be_cued_name(text, start, end, self._lookup_form(_fold(text[start:end]))):
+                    index += 1  # "mr ray thompson", "hi im simranjeet kaur"
             names.append((first, index))
             # "ionut and andreea": the name before "and" is a name too, found once the second one is.
             previous = first - 1
@@ -670,6 +846,11 @@ class _NameRecognizer(LocalRecognizer):
             return True  # "dad (Mark)"
         if strength < _STRONG and _PLACE_AFTER.match(text, end):
             return False  # "the Hope Centre", "Thomas Street", "Grace Church": a place, not a person
+        if self._strongly_cued(text, start, end, lower, before, after):
+            return True  # "my son river", "her TA semhar", "mr ray", "spoke to tesfaye from..."
+        if "-" in lower and self._is_hyphenated_name(lower):
+            return True  # "poppy-rose", "kai-jordan"
+        child_subject = self._child_subject(lower, before, after)
         # "my son will be" and "my son will has ADHD": after "my son", a word that is also a verb is a name only
         # if what follows reads like the rest of a sentence about a child.
         strong_subject = strength >= _STRONG and bool(SUBJECT_AFTER.match(after))
@@ -680,23 +861,24 @@ class _NameRecognizer(LocalRecognizer):
                 return bool(strength >= _WEAK or not _starts_sentence(before) or POSSESSIVE_AFTER.match(after)
                             or SAID_AFTER.match(after) or DESCRIBED_AFTER.match(after)
                             or WORD_NAME_SUBJECT_AFTER.match(after) or FIRST_NAME_AFTER.match(after)
-                            or WORD_NAME_IS_AFTER.match(after))
-            return bool(strength >= _NAMING or strong_subject or POSSESSIVE_ROLE_AFTER.match(after)
+                            or WORD_NAME_IS_AFTER.match(after) or child_subject)
+            return bool(strength >= _NAMING or strong_subject or child_subject or POSSESSIVE_ROLE_AFTER.match(after)
                         or BRACKET_ROLE_AFTER.match(after)
                         or (PAIR_CONTEXT.search(before) and PAIR_AFTER.match(after))
                         or PAIR_SECOND_CONTEXT.search(before))
         if lower in lists.context_only:
             if title_case:
-                return strength >= _STRONG or bool(POSSESSIVE_ROLE_AFTER.match(after) or DESCRIBED_AFTER.match(after))
-            return strength >= _NAMING or strong_subject
+                return strength >= _STRONG or child_subject or bool(POSSESSIVE_ROLE_AFTER.match(after)
+                                                                    or DESCRIBED_AFTER.match(after))
+            return strength >= _NAMING or strong_subject or child_subject
         if lower in lists.common:
             # An everyday word that is also in a name list ("Guy", "Job"): only straight after a title or "my son".
             return title_case and strength >= _STRONG
         if lower in lists.first:
             if title_case or lower not in lists.lower_words:
                 return True  # "Jake has ADHD"; "sooo proud of aarav today": a name that is no English word
-            return bool(strength >= _WEAK or POSSESSIVE_AFTER.match(after) or DESCRIBED_AFTER.match(after)
-                        or FIRST_NAME_AFTER.match(after)
+            return bool(strength >= _WEAK or child_subject or POSSESSIVE_AFTER.match(after)
+                        or DESCRIBED_AFTER.match(after) or FIRST_NAME_AFTER.match(after)
                         or (_starts_sentence(before) and SUBJECT_AFTER.match(after)))
         if lower in lists.last:
             return strength >= _STRONG and (title_case or not _after_word_title(before))
@@ -704,6 +886,62 @@ class _NameRecognizer(LocalRecognizer):
         if title_case:
             return (strength >= _STRONG and not _after_word_title(before)) or bool(POSSESSIVE_ROLE_AFTER.match(after))
         return strength >= _NAME_IS
+
+    def _could_be_cued_name(self, text: str, start: int, end: int, lower: str) -> bool:
+        """Whether a word after a strong cue can be a name: not a stop word, keep-word, modal verb or plain word."""
+        lists = self._lists
+        plain = lower.replace("'", "")
+        if (end - start < 2 or lower in lists.keep or lower in WEEKDAYS or lower in _NOT_NAME_PARTS
+                or lower in STOP_WORDS or plain in NOT_NAME_WORDS or lower in MODAL_WORDS
+                or (lower in lists.lower_words and lower not in lists.first)
+                or not text[start].isalpha() or _is_token(text, start, end)):
+            return False
+        if lower in lists.first or lower in lists.last or ("-" in lower and self._is_hyphenated_name(lower)):
+            return True
+        return lower not in lists.lower_words and not lower.endswith(NOT_NAME_ENDINGS)
+
+    def _strongly_cued(self, text: str, start: int, end: int, lower: str, before: str, after: str) -> bool:
+        """Whether a strong cue makes the word a name ("my son river", "DD amber", "mr ray", "she (grace)")."""
+        if PLURAL_RELATION_BEFORE.search(before):
+            return False
+        if PRONOUN_BRACKET_BEFORE.search(before):
+            cued = bool(CLOSING_BRACKET_AFTER.match(after))
+        elif OPEN_BRACKET_BEFORE.search(before) and NICKNAME_AFTER.match(after):
+            cued = True
+        elif AGE_BRACKET_AFTER.match(after) and AGE_BRACKET_JOINED_BEFORE.search(before):
+            cued = True  # "mum to river (6) and sky (3)"
+        elif SPOKE_TO_BEFORE.search(before):
+            cued = bool(FROM_AFTER.match(after))
+        elif re.search(r"(?<![^\W\d_])is\s*$", before):
+            return False  # "my son is autistic": what follows "is" describes as often as it names
+        else:
+            cued = bool(STRONG_CUE_BEFORE.search(before)) or (
+                _context_strength(before) >= _STRONG and not _after_word_title(before))
+            if not cued and FROM_TEAM_AFTER.match(after) and not DETERMINER_BEFORE.search(before):
+                cued = True  # "tesfaye from the transport team"
+        if _after_word_title(before) and not _is_title_case(text[start:end]):
+            # "miss jones said", but not "I miss school" or "we miss summer"
+            cued = not MISSING_BEFORE.search(before) and (
+                lower in self._lists.first or lower in self._lists.last or bool(MISS_TITLE_BEFORE.search(before)))
+        return cued and self._could_be_cued_name(text, start, end, lower)
+
+    def _is_hyphenated_name(self, lower: str) -> bool:
+        """Whether a hyphenated word is made of first names ("poppy-rose"), none of them a date or a modal."""
+        lists = self._lists
+        parts = lower.split("-")
+        return (lower not in lists.lower_words and all(len(p) > 1 for p in parts)
+                and any(p in lists.first for p in parts)
+                and all(p in lists.first or p in lists.last for p in parts)
+                and not any(p in DATE_WORDS or p in MODAL_WORDS for p in parts))
+
+    @staticmethod
+    def _child_subject(lower: str, before: str, after: str) -> bool:
+        """Whether a word starting a sentence or clause is followed by what is said of a child ("sky is 12")."""
+        if lower in MODAL_WORDS or not (CLAUSE_START_BEFORE.search(before) or _starts_sentence(before)):
+            return False
+        if not CHILD_AFTER.match(after):
+            return False
+        return not (lower in DATE_WORDS and re.match(r"^\s+(?:(?:is|was)\s+)?\d", after))
 
     def _before_proper_noun(self, text: str, end: int) -> bool:
         """Whether the word ending at ``end`` is followed by a capitalised everyday word ("Sky Blues")."""
@@ -775,13 +1013,16 @@ class _NameRecognizer(LocalRecognizer):
             before: the word comes before the name.
         """
         start, end = span
-        if not JOINED_AFTER.match(text[end:other] if before else text[other:start]):
+        gap = text[end:other] if before else AGE_BRACKET_AFTER.sub("", text[other:start], count=1)
+        if not JOINED_AFTER.match(gap):
             return False
         word = text[start:end]
         lower = _fold(word)
         lists = self._lists
         if not self._could_be_name(text, start, end, lower):
             return False
+        if AGE_BRACKET_AFTER.match(text[end:end + CONTEXT_CHARS]) and self._could_be_cued_name(text, start, end, lower):
+            return True  # "mum to river (6) and sky (3)"
         if lower in lists.names_and_words:
             before_word = _fold(text[max(0, start - CONTEXT_CHARS):start])
             return _is_title_case(word) or bool(PAIR_SECOND_CONTEXT.search(before_word))
@@ -950,6 +1191,7 @@ class Redactor:
             _LowerCaseSchoolRecognizer(name_lists.common | name_lists.keep),
         ]
         if schools:
+            schools = _with_short_school_names(schools, name_lists)
             recognizers.append(_RegexRecognizer(SCHOOL, _phrase_regex(schools).pattern, re.IGNORECASE,
                                                 name="SchoolListRecognizer"))
         registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
@@ -1085,6 +1327,17 @@ def _phrase_regex(phrases: Iterable[str]) -> re.Pattern:
     if not parts:
         return re.compile("")
     return re.compile(_NOT_AFTER_LETTER + "(?:" + "|".join(parts) + ")" + _NOT_BEFORE_LETTER, re.IGNORECASE)
+
+
+def _with_short_school_names(schools: Sequence[str], lists: "_NameLists") -> List[str]:
+    """The listed schools and, for "Sherbourne Fields School", also "Sherbourne Fields" (unless that is one plain
+    word, which could be anything)."""
+    result = list(schools)
+    for school in schools:
+        short = re.sub(r"\s+school$", "", school.strip(), flags=re.IGNORECASE)
+        if short != school.strip() and (" " in short or _fold(short) not in lists.lower_words):
+            result.append(short)
+    return result
 
 
 def _read_list(path: Path, key: str) -> List[str]:

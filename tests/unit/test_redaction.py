@@ -145,6 +145,37 @@ def test_expected_texts_stay_as_they_are(redactor: Redactor, cases: List[Case]) 
         assert redactor.redact(case.expected) == case.expected
 
 
+# Strong cues beat the ordinary-word check, and the ordinary uses of the same words stay (see the module docstring).
+CUED_NAME_EXAMPLES = [
+    ("my son river has asd", "my son [NAME] has asd"),
+    ("her TA semhar is lovely", "her TA [NAME] is lovely"),
+    ("mr ray thompson the head", "mr [NAME] the head"),
+    ("she (grace) wont go in", "she ([NAME]) wont go in"),
+    ("sky is 12 and non verbal", "[NAME] is 12 and non verbal"),
+    ("poppy-rose is in year 2", "[NAME] is in year 2"),
+    ("she goes to little acorns pre-school", "she goes to [SCHOOL]"),
+    ("she starts at sherbourne fields in september", "she starts at [SCHOOL] in september"),
+    ("flat 3, 27 harnall lane east, near the park", "[ADDRESS], near the park"),
+]
+CUED_WORD_EXAMPLES = [
+    "i will be honest", "may I ask", "I hope so", "took him for a walk along the river", "bill me", "the sky is",
+    "the autumn term", "summer is nearly here", "hope is fading", "the transport team rang", "my son has asd",
+    "my sons annual review", "i cant afford nursery", "we went to the nursery", "i miss school",
+]
+
+
+@pytest.mark.parametrize("text, expected", CUED_NAME_EXAMPLES)
+def test_strong_cues_find_names_that_are_words(redactor: Redactor, text: str, expected: str) -> None:
+    """After a strong cue, or in a sentence about a child, a word is a name even if it is also a word."""
+    assert redactor.redact(text) == expected
+
+
+@pytest.mark.parametrize("text", CUED_WORD_EXAMPLES)
+def test_ordinary_uses_of_cued_words_are_kept(redactor: Redactor, text: str) -> None:
+    """The same words in ordinary sentences stay."""
+    assert redactor.redact(text) == text
+
+
 def test_findings_are_ordered_and_do_not_overlap(redactor: Redactor) -> None:
     """``findings`` gives kinds without brackets, in order, never overlapping; the longer finding wins."""
     text = "My son Jake goes to Grace Academy, call 07700 900123 or email jake.smith@example.com"
