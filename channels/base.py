@@ -193,6 +193,12 @@ def panel_names() -> Mapping[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
+def panels_by_keyword() -> Mapping[str, str]:
+    """A survey's SMS keyword -> its panel ("FORUM" -> "parent_carer_forum"), for "JOIN FORUM"."""
+    return {survey.keyword: survey.panel for survey in load_surveys().values()}
+
+
+@functools.lru_cache(maxsize=1)
 def survey_ids() -> frozenset:
     """The surveys a deep link or an invitation may name."""
     return frozenset(load_surveys())

@@ -35,8 +35,7 @@ from bot.channel_config import ChannelOff, ChannelTexts, TwilioConfig
 from bot.channel_state import ChannelStateUnavailable
 from bot.surveys.store import SurveyStoreError
 from bot.twilio_messages import TwilioMessages
-from bot.surveys.definitions import load_surveys
-from channels.base import OnNewMessage, WebhookChannel
+from channels.base import OnNewMessage, WebhookChannel, panels_by_keyword
 from channels.render import BotMessage, render_sms, sms_menu_choice, sms_menu_number
 
 logger = logging.getLogger(__name__)
@@ -251,8 +250,7 @@ class SmsInput(WebhookChannel):
                 left = await self.leave_panels(self.sender_id(sms))
                 await self._send_text(sms.number, self.texts.sms.panel_left if left else self.texts.sms.panel_not_member)
                 return True
-            panels = {survey.keyword: survey.panel for survey in load_surveys().values()}
-            panel_id = panels.get(words[1]) if len(words) == 2 else None
+            panel_id = panels_by_keyword().get(words[1]) if len(words) == 2 else None
             name = await self.join_panel(panel_id, self.sender_id(sms), sms.number) if panel_id else None
         except SurveyStoreError:
             logger.error("cannot reach the survey panel for SMS %s", sms.message_sid, exc_info=True)
