@@ -150,7 +150,8 @@ class Stack:
             self._ensure_redis(redis_dir)
             self._spawn(
                 "action server",
-                [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.settings.action_port)],
+                [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port",
+                 str(self.settings.action_port)],
                 ready_url=f"http://{LOOPBACK}:{self.settings.action_port}/health",
                 timeout=SERVICE_START_TIMEOUT_SECONDS,
             )
