@@ -28,7 +28,7 @@ from bot.channel_config import ChannelTexts, load_channel_texts
 from bot.channel_state import ChannelState
 from bot.privacy.hashing import log_ref
 from bot.settings import Settings
-from bot.surveys.definitions import load_surveys
+from bot.surveys.definitions import Survey, load_surveys
 from bot.surveys.panel import PanelStore
 
 logger = logging.getLogger(__name__)
@@ -187,18 +187,24 @@ class WebhookChannel(InputChannel):
 
 
 @functools.lru_cache(maxsize=1)
+def _surveys() -> Mapping[str, Survey]:
+    """The survey definitions, read once per process (restart after editing data/surveys)."""
+    return load_surveys()
+
+
+@functools.lru_cache(maxsize=1)
 def panel_names() -> Mapping[str, str]:
     """Panel id -> the group's name ("strong_voices" -> "Strong Voices"), for every survey's panel."""
-    return {survey.panel: survey.panel.replace("_", " ").title() for survey in load_surveys().values()}
+    return {survey.panel: survey.panel.replace("_", " ").title() for survey in _surveys().values()}
 
 
 @functools.lru_cache(maxsize=1)
 def panels_by_keyword() -> Mapping[str, str]:
     """A survey's SMS keyword -> its panel ("FORUM" -> "parent_carer_forum"), for "JOIN FORUM"."""
-    return {survey.keyword: survey.panel for survey in load_surveys().values()}
+    return {survey.keyword: survey.panel for survey in _surveys().values()}
 
 
 @functools.lru_cache(maxsize=1)
 def survey_ids() -> frozenset:
     """The surveys a deep link or an invitation may name."""
-    return frozenset(load_surveys())
+    return frozenset(_surveys())

@@ -61,3 +61,11 @@ def redis_url(redis_server: str) -> Iterator[str]:
     yield redis_server
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    """A plain client of the store tests' Redis, to look at what was stored."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()

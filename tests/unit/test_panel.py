@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from datetime import date, timedelta
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator
 
 import pytest
 import redis
@@ -38,14 +38,6 @@ async def panel(redis_url: str) -> AsyncIterator[PanelStore]:
     store = _store(redis_url)
     yield store
     await store.close()
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    """A plain client to look at what was stored."""
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    client.close()
 
 
 def _values(client: redis.Redis) -> str:

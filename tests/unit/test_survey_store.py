@@ -10,7 +10,7 @@ import subprocess
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import AsyncIterator, Iterator, List, Tuple
+from typing import AsyncIterator, List, Tuple
 
 import pytest
 import redis
@@ -64,14 +64,6 @@ async def store(redis_url: str) -> AsyncIterator[SurveyStore]:
                                retention_seconds=RETENTION_SECONDS, draft_seconds=DRAFT_SECONDS)
     yield survey_store
     await survey_store.close()
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    """A plain client to look at what was stored."""
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    client.close()
 
 
 def _all_keys(client: redis.Redis) -> List[str]:
