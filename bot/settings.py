@@ -28,6 +28,10 @@ DEFAULT_DRAFT_EXPIRY_DAYS = 14
 DEFAULT_PANEL_RETENTION_DAYS = 365
 # Invitations sent per second: well under Twilio's and Telegram's limits for one number or bot.
 DEFAULT_INVITE_RATE_PER_SECOND = 1.0
+# Counts below this are never published ("fewer than 5"): the usual threshold for public-sector statistics.
+DEFAULT_SUPPRESSION_THRESHOLD = 5
+# A forum member stays logged in to the dashboard this long (a working session), then logs in again.
+DEFAULT_FORUM_SESSION_HOURS = 8
 DEFAULT_RASA_TIMEOUT_SECONDS = 30.0
 # The web chat refuses longer messages: no family question needs more, and it bounds the work one request can cause.
 DEFAULT_MAX_MESSAGE_CHARS = 2000
@@ -91,6 +95,9 @@ class Settings:
     panel_retention_days: int = DEFAULT_PANEL_RETENTION_DAYS  # PANEL_RETENTION_DAYS
     invite_rate_per_second: float = DEFAULT_INVITE_RATE_PER_SECOND  # INVITE_RATE_PER_SECOND
     school_names_file: Optional[str] = None  # SCHOOL_NAMES_FILE: extra school names to redact (default: data/privacy)
+    forum_session_key: Optional[str] = None  # FORUM_SESSION_KEY: Fernet key that seals the dashboard's session cookie
+    forum_session_hours: int = DEFAULT_FORUM_SESSION_HOURS  # FORUM_SESSION_HOURS
+    suppression_threshold: int = DEFAULT_SUPPRESSION_THRESHOLD  # SUPPRESSION_THRESHOLD: smallest count published
 
     @property
     def redis(self) -> RedisAddress:
@@ -116,6 +123,16 @@ class Settings:
         if not self.panel_key:
             raise SettingsError("PANEL_ENCRYPTION_KEY must be set (a Fernet key; `make run` makes one in var/)")
         return self.panel_key.encode("ascii")
+
+    def require_forum_session_key(self) -> bytes:
+        """The Fernet key for the dashboard's session cookie.
+
+        Raises:
+            SettingsError: FORUM_SESSION_KEY is unset (the dashboard is then off; the chat still works).
+        """
+        if not self.forum_session_key:
+            raise SettingsError("FORUM_SESSION_KEY must be set (a Fernet key; `make run` makes one in var/)")
+        return self.forum_session_key.encode("ascii")
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -144,7 +161,12 @@ class Settings:
             panel_retention_days=_int(env, "PANEL_RETENTION_DAYS", DEFAULT_PANEL_RETENTION_DAYS),
             invite_rate_per_second=_float(env, "INVITE_RATE_PER_SECOND", DEFAULT_INVITE_RATE_PER_SECOND),
             school_names_file=env.get("SCHOOL_NAMES_FILE") or None,
+            forum_session_key=env.get("FORUM_SESSION_KEY") or None,
+            forum_session_hours=_int(env, "FORUM_SESSION_HOURS", DEFAULT_FORUM_SESSION_HOURS),
+            suppression_threshold=_int(env, "SUPPRESSION_THRESHOLD", DEFAULT_SUPPRESSION_THRESHOLD),
         )
+        if settings.suppression_threshold < 2:
+            raise SettingsError("SUPPRESSION_THRESHOLD must be 2 or more: 1 would publish counts of one person")
         settings.redis  # parse now, so a bad REDIS_URL stops start-up with its name in the message
         return settings
 

@@ -199,6 +199,8 @@ class Stack:
             env["PRIVACY_KEY"] = self.settings.privacy_key
         if self.settings.panel_key:
             env["PANEL_ENCRYPTION_KEY"] = self.settings.panel_key
+        if self.settings.forum_session_key:
+            env["FORUM_SESSION_KEY"] = self.settings.forum_session_key
         return env
 
     def _rasa_command(self) -> List[str]:
@@ -277,13 +279,13 @@ class Stack:
 
 
 def with_dev_secrets(settings: Settings, directory: Path = VAR_DIR) -> Settings:
-    """Settings with PRIVACY_KEY and PANEL_ENCRYPTION_KEY filled in for a developer's machine.
+    """Settings with PRIVACY_KEY, PANEL_ENCRYPTION_KEY and FORUM_SESSION_KEY filled in for a developer's machine.
 
     ``make run`` must work with no configuration, but nothing may be stored under raw ids or in clear, so the first
     run makes random keys and keeps them in ``var/dev-secrets.json`` (readable by the owner only). Production sets
     both variables instead; keys from the environment always win.
     """
-    if settings.privacy_key and settings.panel_key:
+    if settings.privacy_key and settings.panel_key and settings.forum_session_key:
         return settings
     from cryptography.fernet import Fernet  # only the supervisor needs it, and only here
 
@@ -292,15 +294,23 @@ def with_dev_secrets(settings: Settings, directory: Path = VAR_DIR) -> Settings:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         stored = {}
-    if not (isinstance(stored, dict) and stored.get("PRIVACY_KEY") and stored.get("PANEL_ENCRYPTION_KEY")):
-        stored = {"PRIVACY_KEY": secrets.token_hex(32), "PANEL_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    if not isinstance(stored, dict):
+        stored = {}
+    made = {"PRIVACY_KEY": lambda: secrets.token_hex(32), "PANEL_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+            "FORUM_SESSION_KEY": lambda: Fernet.generate_key().decode()}
+    missing = [name for name in made if not stored.get(name)]
+    if missing:
+        # Keep the keys already made (answers and panel contacts are stored under them); add only the new ones.
+        stored.update({name: made[name]() for name in missing})
         directory.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             json.dump(stored, handle)
-        logger.warning("made development keys in %s; set PRIVACY_KEY and PANEL_ENCRYPTION_KEY in production", path)
+        logger.warning("made development keys in %s (%s); set them in the environment in production", path,
+                       ", ".join(missing))
     return replace(settings, privacy_key=settings.privacy_key or stored["PRIVACY_KEY"],
-                   panel_key=settings.panel_key or stored["PANEL_ENCRYPTION_KEY"])
+                   panel_key=settings.panel_key or stored["PANEL_ENCRYPTION_KEY"],
+                   forum_session_key=settings.forum_session_key or stored["FORUM_SESSION_KEY"])
 
 
 def _http_status(url: str) -> Optional[int]:

@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.stack import VAR_DIR, Stack, latest_model, settings_with_free_ports
 from bot.privacy.hashing import tracker_key
 from tests.integration.clients import SMS_WEBHOOK_URL, Chat, Phone
+from tests.integration.seeding import ForumSeed, seed_forum_survey
 from tests.integration.standins import TelegramStandIn, TwilioStandIn
 
 PRIVACY_AUDIT = "privacy_audit"
@@ -71,6 +72,7 @@ def channel_env(twilio_standin: TwilioStandIn, telegram_standin: TelegramStandIn
         "CHANNEL_HASH_KEY": secrets.token_hex(32),
         "PRIVACY_KEY": secrets.token_hex(32),
         "PANEL_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "FORUM_SESSION_KEY": Fernet.generate_key().decode(),
     }
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
@@ -108,6 +110,20 @@ def rasa_url(stack: Stack) -> str:
 def web_url(stack: Stack) -> str:
     """Base URL of the running web app (chat page)."""
     return stack.web_url
+
+
+# Responses seeded for the forum's tests: enough for most figures to be published, few enough for some to be small.
+FORUM_SEED_RESPONSES = 8
+
+
+@pytest.fixture(scope="session")
+def forum_seed(stack: Stack, sensitive: Set[str]) -> ForumSeed:
+    """The Parent Carer Forum survey, completed FORUM_SEED_RESPONSES times through the running stack (web chat)."""
+    from bot.surveys.definitions import load_surveys
+
+    seed = seed_forum_survey(stack.settings.rasa_url, load_surveys()["parent_carer_forum"], FORUM_SEED_RESPONSES)
+    sensitive.update(seed.senders)
+    return seed
 
 
 @pytest.fixture
