@@ -28,6 +28,7 @@ from aiohttp import web
 from bot.privacy.hashing import log_ref
 from bot.settings import Settings
 from bot.surveys.definitions import load_surveys
+from bot.web.forum import add_forum_routes
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/api/surveys", _surveys)
     app.router.add_static("/static/", STATIC_DIR, name="static")
+    # The forum's dashboard at /forum (off, a plain 404, without FORUM_SESSION_KEY); it opens and closes its own
+    # Redis client in a cleanup context, so nothing connects at import.
+    add_forum_routes(app, settings, surveys=app[SURVEYS_KEY])
     return app
 
 
