@@ -15,7 +15,8 @@ TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) bo
 PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
 
-.PHONY: help install model run test test-unit validate test-stories bench clean telegram-webhook invite
+.PHONY: help install model run test test-unit validate test-stories bench clean telegram-webhook invite export \
+	forum-user survey-update
 
 help:
 	@echo "make run    start the assistant (Redis, action server, Rasa server, web chat on http://127.0.0.1:8080)"
@@ -23,6 +24,9 @@ help:
 	@echo "make bench  latency and memory figures against a baseline"
 	@echo "make telegram-webhook URL=https://.../webhooks/telegram/webhook   register the Telegram webhook and commands"
 	@echo "make invite SURVEY=strong_voices [DRY_RUN=1]   invite a survey's panel by SMS and Telegram (each member once)"
+	@echo "make forum-user NAME=alex   give a forum member a dashboard account (asks for the password)"
+	@echo "make export SURVEY=parent_carer_forum FORMAT=xlsx OUT=results.xlsx [FROM=YYYY-MM-DD TO=YYYY-MM-DD]"
+	@echo "make survey-update SURVEY=parent_carer_forum [DRY_RUN=1]   send 'you said, we did' to those who took part"
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 is needed (Rasa 3.6 supports 3.8-3.10): install it, e.g. 'pyenv install 3.10' or 'apt-get install python3.10', then run make again." >&2; exit 1; }
@@ -64,6 +68,7 @@ test: $(MODEL)
 # Latency and memory, against a baseline measured in the same run (figures to compare, never a test gate).
 bench: $(MODEL)
 	$(PY) -m tests.bench.latency
+	$(PY) -m tests.bench.export
 
 # Tell Telegram where to send updates (with TELEGRAM_SECRET_TOKEN) and which commands to list; see README.
 telegram-webhook: $(INSTALLED)
@@ -74,6 +79,20 @@ telegram-webhook: $(INSTALLED)
 invite: $(INSTALLED)
 	@test -n "$(SURVEY)" || { echo "Usage: make invite SURVEY=strong_voices [DRY_RUN=1]" >&2; exit 2; }
 	$(PY) -m bot survey invite --survey "$(SURVEY)" $(if $(DRY_RUN),--dry-run)
+
+# The forum's results, small numbers suppressed (Redis must be running, e.g. under `make run`).
+export: $(INSTALLED)
+	@test -n "$(SURVEY)" -a -n "$(FORMAT)" -a -n "$(OUT)" || { echo "Usage: make export SURVEY=parent_carer_forum FORMAT=csv|xlsx|json|html OUT=PATH [FROM=YYYY-MM-DD] [TO=YYYY-MM-DD] [CLOSED_ONLY=1]" >&2; exit 2; }
+	$(PY) -m bot export --survey "$(SURVEY)" --format "$(FORMAT)" --out "$(OUT)" $(if $(FROM),--from "$(FROM)") \
+		$(if $(TO),--to "$(TO)") $(if $(CLOSED_ONLY),--closed-only)
+
+forum-user: $(INSTALLED)
+	@test -n "$(NAME)" || { echo "Usage: make forum-user NAME=alex" >&2; exit 2; }
+	$(PY) -m bot forum add-user "$(NAME)"
+
+survey-update: $(INSTALLED)
+	@test -n "$(SURVEY)" || { echo "Usage: make survey-update SURVEY=parent_carer_forum [DRY_RUN=1]" >&2; exit 2; }
+	$(PY) -m bot survey update --survey "$(SURVEY)" $(if $(DRY_RUN),--dry-run)
 
 clean:
 	rm -rf $(VENV) models/*.tar.gz results var .pytest_cache

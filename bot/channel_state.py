@@ -82,6 +82,19 @@ def state_key(channel: str, kind: str, ident: str) -> str:
     return f"{KEY_PREFIX}:{channel}:{kind}:{ident}"
 
 
+# The Rasa sender id of a person on a channel is this prefix and their identity hash (``sender_id``).
+SENDER_PREFIXES = {"sms": "sms-", "telegram": "tg-"}
+
+
+def sender_id(key: bytes, channel: str, raw_id: str) -> str:
+    """The id Rasa knows a phone or chat by: the channel's prefix and the keyed hash, never the number.
+
+    Kept here (not in ``channels/``) because the survey update needs it too: from a panel member's contact it finds
+    whether they answered the survey, without anything storing that link.
+    """
+    return SENDER_PREFIXES[channel] + identity_hash(key, channel, raw_id)
+
+
 def identity_hash(key: bytes, channel: str, raw_id: str) -> str:
     """The stable stand-in for a phone number or chat id: HMAC-SHA256 under ``key``, hex, 128 bits.
 

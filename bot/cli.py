@@ -1,6 +1,10 @@
 """Command line: ``python -m bot run`` starts the whole local stack (what ``make run`` calls);
 ``python -m bot telegram-webhook --url URL`` tells Telegram where to send updates (``make telegram-webhook``);
-``python -m bot survey invite --survey ID [--dry-run]`` invites a survey's panel, each member once (``make invite``).
+``python -m bot survey invite --survey ID [--dry-run]`` invites a survey's panel, each member once (``make invite``);
+``python -m bot survey update --survey ID [--dry-run]`` sends the survey's "you said, we did" update to the panel
+members who took part (``make survey-update``);
+``python -m bot export --survey ID --format csv|xlsx|json|html --out PATH`` writes the forum's export (``make export``);
+``python -m bot forum add-user NAME`` gives a forum member a dashboard account (``make forum-user``).
 """
 
 from __future__ import annotations
@@ -59,7 +63,49 @@ def main(argv: Optional[List[str]] = None) -> int:
     invite.add_argument("--survey", required=True, type=_survey_id, help="the survey's id, e.g. strong_voices")
     invite.add_argument("--dry-run", action="store_true",
                         help="count who would be invited; send nothing and record nothing")
+    update = survey_commands.add_parser(
+        "update", help='send the "you said, we did" update to the panel members who took part (each once)'
+    )
+    update.add_argument("--survey", required=True, type=_survey_id, help="the survey's id, e.g. strong_voices")
+    update.add_argument("--dry-run", action="store_true", help="count who would get it; send nothing")
+    export = commands.add_parser("export", help="write a survey's results for the forum (small numbers suppressed)")
+    export.add_argument("--survey", required=True, type=_survey_id, help="the survey's id, e.g. parent_carer_forum")
+    export.add_argument("--format", required=True, choices=("csv", "xlsx", "json", "html"),
+                        help="csv also writes <name>_summary.csv and <name>_dictionary.csv beside the file")
+    export.add_argument("--out", required=True, help="the file to write (replaced if it exists)")
+    export.add_argument("--from", dest="date_from", type=_day, help="only responses given on or after YYYY-MM-DD")
+    export.add_argument("--to", dest="date_to", type=_day, help="only responses given on or before YYYY-MM-DD")
+    export.add_argument("--closed-only", action="store_true",
+                        help="refuse unless the survey has closed (final figures only)")
+    export.add_argument("--threshold", type=_threshold, default=None,
+                        help="the smallest count shown (default SUPPRESSION_THRESHOLD, 5)")
+    forum = commands.add_parser("forum", help="dashboard accounts")
+    forum_commands = forum.add_subparsers(dest="forum_command", required=True)
+    add_user = forum_commands.add_parser("add-user", help="create a forum member's account (asks for a password)")
+    add_user.add_argument("name", help="the user name: 2-40 lower-case letters, digits, '.', '_' or '-'")
+    add_user.add_argument("--password-stdin", action="store_true",
+                          help="read the password from the first line of standard input instead of asking")
+    add_user.add_argument("--replace", action="store_true", help="set a new password for an existing account")
     return main_from_args(parser.parse_args(argv))
+
+
+def _day(value: str) -> date:
+    """argparse type: a day as YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _threshold(value: str) -> int:
+    """argparse type: the suppression threshold, 2 or more."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 2 or more, got {value!r}")
+    return number
 
 
 def _survey_id(value: str) -> str:
@@ -93,6 +139,16 @@ def main_from_args(args: argparse.Namespace) -> int:
         return _telegram_webhook(args.url)
     if args.command == "survey" and args.survey_command == "invite":
         return _survey_invite(settings, args.survey, dry_run=args.dry_run)
+    if args.command == "survey" and args.survey_command == "update":
+        return _survey_update(settings, args.survey, dry_run=args.dry_run)
+    if args.command == "export":
+        from bot.forum.cli import export
+
+        return export(settings, args)
+    if args.command == "forum" and args.forum_command == "add-user":
+        from bot.forum.cli import add_user
+
+        return add_user(settings, args.name, password_stdin=args.password_stdin, replace=args.replace)
     return EXIT_USAGE
 
 
@@ -168,6 +224,114 @@ def _survey_invite(settings: Settings, survey_id: str, *, dry_run: bool) -> int:
         return EXIT_FAILED
     print(f"Survey {survey.id}: {report.summary()}")
     return EXIT_OK
+
+
+def _survey_update(settings: Settings, survey_id: str, *, dry_run: bool) -> int:
+    """Send the survey's "you said, we did" update to the panel members who completed it, and print the report.
+
+    Returns:
+        2 for an unknown survey, no update written yet or a configuration error, 1 when Redis or Telegram fails,
+        0 otherwise (failed sends are in the report, and the next run retries them).
+    """
+    from telegram.error import TelegramError
+
+    from bot.channel_state import ChannelStateUnavailable
+    from bot.surveys.invite import InviteError, load_invitation_texts, load_update_texts
+    from bot.surveys.panel import PanelStore
+    from bot.surveys.store import SurveyStoreError, SurveyStoreUnavailable
+
+    try:
+        surveys = _load_surveys()
+    except (OSError, ValueError) as error:
+        print(f"Could not read the survey definitions: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    survey = next((s for s in surveys if s.id == survey_id), None)
+    if survey is None:
+        print(f"Unknown survey {survey_id!r} (known: {', '.join(sorted(s.id for s in surveys)) or 'none'})",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if (not settings.privacy_key or not settings.panel_key) and (VAR_DIR / DEV_SECRETS_FILE).exists():
+        settings = with_dev_secrets(settings)
+    twilio = TwilioConfig.from_env(os.environ)
+    telegram = TelegramConfig.from_env(os.environ)
+    try:
+        texts = load_invitation_texts()
+        update_texts = load_update_texts()
+        if isinstance(twilio, ChannelOff) and isinstance(telegram, ChannelOff):
+            raise InviteError(f"no channel is on ({twilio.reason}; {telegram.reason})")
+        hash_key = channel_hash_key(os.environ)
+        privacy_key = settings.require_privacy_key()
+        panel = PanelStore.from_settings(settings)
+    except (InviteError, SettingsError, ChannelConfigError) as error:
+        print(f"Cannot send the update: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = asyncio.run(_send_update(settings, survey, panel, texts, update_texts, twilio, telegram, hash_key,
+                                          privacy_key, dry_run))
+    except InviteError as error:
+        print(f"Cannot send the update: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SurveyStoreUnavailable, ChannelStateUnavailable):
+        print(f"Redis is not available at {_redis_where(settings)}: start it (make run) or set REDIS_URL, then run "
+              "again (members already sent the update are skipped)", file=sys.stderr)
+        return EXIT_FAILED
+    except SurveyStoreError as error:
+        print(f"Redis refused: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except TelegramError as error:
+        print(f"Telegram refused: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Survey {survey.id} update: {report.summary()}")
+    return EXIT_OK
+
+
+async def _send_update(settings: Settings, survey: Any, panel: Any, texts: Any, update_texts: Any,
+                       twilio: "TwilioConfig | ChannelOff", telegram: "TelegramConfig | ChannelOff", hash_key: bytes,
+                       privacy_key: bytes, dry_run: bool) -> Any:
+    """Find the update, open the senders, and send it to the members who completed the survey."""
+    from contextlib import AsyncExitStack
+
+    from bot.channel_state import ChannelState, sender_id
+    from bot.forum.updates import UpdateStore
+    from bot.privacy.hashing import respondent_id
+    from bot.surveys.invite import InvitationSender, InviteError, send_update
+    from bot.surveys.store import SurveyStore, redis_client
+    from bot.twilio_messages import TwilioMessages
+
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(panel.close)
+        client = redis_client(settings.redis_url)
+        stack.push_async_callback(client.close)
+        update = await UpdateStore(client).get(survey.id)
+        if update is None:
+            raise InviteError(f"survey {survey.id!r} has no \"you said, we did\" update yet: a forum member writes it "
+                              "on the dashboard (/forum)")
+        state = ChannelState.from_url(settings.redis_url, hash_key)
+        stack.push_async_callback(state.close)
+        store = SurveyStore.from_settings(settings)
+        stack.push_async_callback(store.close)
+
+        async def took_part(member: Any) -> bool:
+            # Worked out here, from the member's contact, and never stored: nothing in Redis links the two.
+            person = respondent_id(privacy_key, survey.id, sender_id(hash_key, member.channel, member.contact))
+            return await store.response(survey.id, person) is not None
+
+        sms = None
+        bot = None
+        if not dry_run and isinstance(twilio, TwilioConfig):
+            sms = TwilioMessages(twilio)
+            stack.push_async_callback(sms.close)
+        if not dry_run and isinstance(telegram, TelegramConfig):
+            from telegram import Bot
+
+            logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, which contain the token
+            bot = await stack.enter_async_context(Bot(telegram.token, base_url=telegram.bot_base_url))
+        sender = InvitationSender(survey.id, texts, twilio=sms, telegram_bot=bot, offer=False)
+        channels = [name for name, config in (("sms", twilio), ("telegram", telegram))
+                    if not isinstance(config, ChannelOff)]
+        return await send_update(survey, update, panel, took_part=took_part, is_opted_out=state.is_opted_out,
+                                 send=sender.send, rate_per_second=settings.invite_rate_per_second,
+                                 texts=update_texts, channels=channels, dry_run=dry_run)
 
 
 def _redis_where(settings: Settings) -> str:

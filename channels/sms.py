@@ -32,7 +32,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channel_config import ChannelOff, ChannelTexts, TwilioConfig
-from bot.channel_state import ChannelStateUnavailable
+from bot.channel_state import SENDER_PREFIXES, ChannelStateUnavailable
 from bot.surveys.store import SurveyStoreError
 from bot.twilio_messages import TwilioMessages
 from channels.base import OnNewMessage, WebhookChannel, panels_by_keyword
@@ -41,7 +41,7 @@ from channels.render import BotMessage, render_sms, sms_menu_choice, sms_menu_nu
 logger = logging.getLogger(__name__)
 
 CHANNEL = "sms"
-SENDER_PREFIX = "sms-"
+SENDER_PREFIX = SENDER_PREFIXES["sms"]
 SIGNATURE_HEADER = "X-Twilio-Signature"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 TWIML_CONTENT_TYPE = "text/xml"

@@ -36,7 +36,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.channel_config import ChannelOff, ChannelTexts, TelegramConfig
-from bot.channel_state import ChannelState, ChannelStateUnavailable
+from bot.channel_state import SENDER_PREFIXES, ChannelState, ChannelStateUnavailable
 from bot.surveys.store import SurveyStoreError
 from channels.base import (
     DELETE_MY_DATA_PAYLOAD,
@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 CHANNEL = "telegram"
-SENDER_PREFIX = "tg-"
+SENDER_PREFIX = SENDER_PREFIXES["telegram"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # "/start", "/start@OurBot", "/start survey_2026" (Telegram's deep link puts the payload after a space).
 COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.S)

@@ -28,11 +28,12 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Collection, Dict, FrozenSet, Optional
+from typing import Any, Awaitable, Callable, Collection, Dict, FrozenSet, Mapping, Optional
 
 import yaml
 
 from bot.surveys.panel import SMS, TELEGRAM, PanelStore
+from bot.surveys.store import INVITED, UPDATED
 from bot.twilio_messages import TwilioMessages
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class InviteReport:
     opted_out: int = 0  # members who asked for no more messages
     failed: int = 0  # sends that failed; released, so the next run tries them again
     channel_off: int = 0  # members on a channel whose secrets are not set here
+    did_not_take_part: int = 0  # an update: members who did not complete the survey
     dry_run: bool = False  # nothing was sent or claimed
 
     def summary(self) -> str:
@@ -85,6 +87,8 @@ class InviteReport:
                 f"failed {self.failed}")
         if self.channel_off:
             line += f", on a channel that is off {self.channel_off}"
+        if self.did_not_take_part:
+            line += f", did not take part {self.did_not_take_part}"
         if self.failed and not self.dry_run:
             line += " (run again to retry the failed ones)"
         return line
@@ -116,6 +120,63 @@ def load_invitation_texts(path: Path = INVITATIONS_FILE) -> InvitationTexts:
                                        f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}") from error
     return InvitationTexts(sms=texts["sms"].strip(), telegram=texts["telegram"].strip(),
                            telegram_button=texts["telegram_button"].strip())
+
+
+@dataclass(frozen=True)
+class UpdateTexts:
+    """The "you said, we did" templates, as in ``data/surveys/invitations.yml`` under ``update``."""
+
+    sms: str  # with {title} and {update}
+    telegram: str
+
+
+UPDATE_PLACEHOLDERS = ("title", "update")
+# A forum member may type curly quotes or long dashes; by SMS each would double the cost of every text.
+GSM_REPLACEMENTS = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                                  "\u2014": "-", "\u2026": "...", "\u00a0": " "})
+
+
+def load_update_texts(path: Path = INVITATIONS_FILE) -> UpdateTexts:
+    """Read and check the update templates.
+
+    Raises:
+        InvitationTextsError: the ``update`` texts are missing or use a placeholder other than {title}, {update}.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise InvitationTextsError(f"cannot read {path}: {error}") from error
+    update = data.get("update") if isinstance(data, dict) else None
+    update = update if isinstance(update, dict) else {}
+    texts = {}
+    for name in ("sms", "telegram"):
+        value = update.get(name)
+        if not isinstance(value, str) or "{update}" not in value:
+            raise InvitationTextsError(f"{path}: update.{name} must be a text with {{update}} in it")
+        try:
+            value.format(**{placeholder: "" for placeholder in UPDATE_PLACEHOLDERS})
+        except (KeyError, IndexError, ValueError) as error:
+            raise InvitationTextsError(f"{path}: update.{name} has a bad placeholder ({error})") from error
+        texts[name] = value.strip()
+    return UpdateTexts(**texts)
+
+
+def render_update(survey: Any, update: Any, channel: str, texts: UpdateTexts) -> str:
+    """The update's message for one channel; by SMS, typographic punctuation becomes plain (GSM-7)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"no update text for channel {channel!r}")
+    body = update.text.strip()
+    if channel == SMS:
+        body = body.translate(GSM_REPLACEMENTS)
+        return texts.sms.format(title=survey.title, update=body)
+    return texts.telegram.format(title=survey.title, update=body)
+
+
+def update_version(update: Any) -> str:
+    """A short fingerprint of the update's words and day: a reworded update is sent again, the same one never."""
+    import hashlib
+
+    return hashlib.sha256(f"{update.written.isoformat()}\n{update.text.strip()}".encode("utf-8")).hexdigest()[:12]
 
 
 def offer_callback_data(survey_id: str) -> str:
@@ -214,6 +275,69 @@ async def invite_panel(
     check_open(survey, today)
     texts = texts or load_invitation_texts()
     rendered: Dict[str, str] = {channel: render_invitation(survey, channel, texts) for channel in CHANNELS}
+    report = await _message_panel(survey, panel, rendered, kind=INVITED, item=lambda member: member.member_id,
+                                  is_opted_out=is_opted_out, send=send, rate_per_second=rate_per_second,
+                                  channels=channels, dry_run=dry_run)
+    logger.info("survey %s invitations: %s", survey.id, report.summary())
+    return report
+
+
+async def send_update(
+    survey: Any,
+    update: Any,
+    panel: PanelStore,
+    *,
+    took_part: Callable[[Any], Awaitable[bool]],
+    is_opted_out: Callable[[str, str], Awaitable[bool]],
+    send: Callable[[str, str, str], Awaitable[bool]],
+    rate_per_second: float,
+    texts: Optional[UpdateTexts] = None,
+    channels: Optional[Collection[str]] = None,
+    dry_run: bool = False,
+) -> InviteReport:
+    """Send a "you said, we did" update to the panel members who took part in the survey, each once.
+
+    Joining a panel is agreeing to hear from it (the join message says so), and only those who also completed this
+    survey get its update. A new update (other words) is a new message: each version is claimed on its own.
+
+    Args:
+        survey: the survey (``id``, ``title``, ``panel``, ``closes``).
+        update: the ``bot.forum.results.Update`` (``text``, ``written``).
+        panel: the panel store.
+        took_part: ``(member) -> True`` when that member completed the survey.
+        is_opted_out, send, rate_per_second, channels, dry_run: as for ``invite_panel``.
+        texts: the templates (default: ``data/surveys/invitations.yml``, ``update``).
+
+    Raises:
+        SurveyStoreUnavailable: Redis is down (members already sent to stay claimed).
+    """
+    texts = texts or load_update_texts()
+    rendered = {channel: render_update(survey, update, channel, texts) for channel in CHANNELS}
+    version = update_version(update)
+    report = await _message_panel(survey, panel, rendered, kind=UPDATED,
+                                  item=lambda member: f"{member.member_id}:{version}", include=took_part,
+                                  is_opted_out=is_opted_out, send=send, rate_per_second=rate_per_second,
+                                  channels=channels, dry_run=dry_run)
+    logger.info("survey %s update %s: %s", survey.id, version, report.summary())
+    return report
+
+
+async def _message_panel(
+    survey: Any,
+    panel: PanelStore,
+    rendered: Mapping[str, str],
+    *,
+    kind: str,
+    item: Callable[[Any], str],
+    is_opted_out: Callable[[str, str], Awaitable[bool]],
+    send: Callable[[str, str, str], Awaitable[bool]],
+    rate_per_second: float,
+    include: Optional[Callable[[Any], Awaitable[bool]]] = None,
+    channels: Optional[Collection[str]] = None,
+    dry_run: bool = False,
+) -> InviteReport:
+    """Send ``rendered[channel]`` to each member of the survey's panel once: skip those on a channel that is off,
+    those who opted out and those ``include`` leaves out; claim before sending, release when a send fails."""
     usable: FrozenSet[str] = frozenset(CHANNELS if channels is None else channels) & frozenset(CHANNELS)
     pacer = _Pacer(rate_per_second)
     report = InviteReport(dry_run=dry_run)
@@ -224,13 +348,17 @@ async def invite_panel(
         if await is_opted_out(member.channel, member.contact):
             report.opted_out += 1
             continue
+        if include is not None and not await include(member):
+            report.did_not_take_part += 1
+            continue
+        claimed = item(member)
         if dry_run:
-            if await panel.is_invited(survey.id, member.member_id):
+            if await panel.is_claimed(survey.id, kind, claimed):
                 report.already_invited += 1
             else:
                 report.sent += 1
             continue
-        if not await panel.claim_invitation(survey.id, member.member_id, until=survey.closes):
+        if not await panel.claim(survey.id, kind, claimed, until=survey.closes):
             report.already_invited += 1
             continue
         await pacer.wait()
@@ -238,16 +366,15 @@ async def invite_panel(
             accepted = await send(member.channel, member.contact, rendered[member.channel])
         except Exception:
             # Not known to be sent: let the next run try again, then let the error end this run.
-            await panel.release_invitation(survey.id, member.member_id)
+            await panel.release(survey.id, kind, claimed)
             raise
         if accepted:
             report.sent += 1
         else:
-            logger.warning("invitation to survey %s for panel member %s failed; released for the next run",
+            logger.warning("%s message of survey %s for panel member %s failed; released for the next run", kind,
                            survey.id, member.member_id)
-            await panel.release_invitation(survey.id, member.member_id)
+            await panel.release(survey.id, kind, claimed)
             report.failed += 1
-    logger.info("survey %s invitations: %s", survey.id, report.summary())
     return report
 
 
@@ -256,7 +383,7 @@ class InvitationSender:
     ``Bot`` with the "Take part" button. A channel given no client is off."""
 
     def __init__(self, survey_id: str, texts: InvitationTexts, *, twilio: Optional[TwilioMessages] = None,
-                 telegram_bot: Any = None) -> None:
+                 telegram_bot: Any = None, offer: bool = True) -> None:
         """Prepare the sender.
 
         Args:
@@ -264,6 +391,7 @@ class InvitationSender:
             texts: the templates (for the button's label).
             twilio: the SMS sender, or None when SMS is off.
             telegram_bot: an initialised ``telegram.Bot``, or None when Telegram is off.
+            offer: add the "Take part" button (an invitation); False for a "you said, we did" update.
 
         Raises:
             InviteError: the survey id is too long for the button's callback data.
@@ -272,6 +400,7 @@ class InvitationSender:
         self._bot = telegram_bot
         self._button = texts.telegram_button
         self._callback_data = offer_callback_data(survey_id)
+        self._offer = offer
 
     @property
     def channels(self) -> FrozenSet[str]:
@@ -291,7 +420,8 @@ class InvitationSender:
         from telegram import InlineKeyboardButton, InlineKeyboardMarkup
         from telegram.error import RetryAfter, TelegramError
 
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(self._button, callback_data=self._callback_data)]])
+        markup = (InlineKeyboardMarkup([[InlineKeyboardButton(self._button, callback_data=self._callback_data)]])
+                  if self._offer else None)
         for attempt in range(2):
             try:
                 await self._bot.send_message(chat_id=int(chat_id), text=text, reply_markup=markup)

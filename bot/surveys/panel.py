@@ -44,6 +44,7 @@ from bot.settings import SettingsError
 from bot.surveys.store import (
     DAY_SECONDS,
     INVITED,
+    UPDATED,
     KEY_PREFIX,
     SURVEY,
     check_id,
@@ -224,7 +225,7 @@ class PanelStore:
         return bool(deleted or removed)
 
     async def leave_all(self, sender_id: str) -> int:
-        """Take a sender off every panel and forget which surveys invited them ("delete my data").
+        """Take a sender off every panel and forget which surveys invited or updated them ("delete my data").
 
         Panels are those given to ``__init__`` and every ``<prefix>:panel:*:members`` key in Redis, so a panel
         dropped from the survey definitions is still emptied.
@@ -252,6 +253,11 @@ class PanelStore:
             for key in invited:
                 pipe.srem(key, *member_ids)
             await self._call(pipe.execute())
+        for key in await self._scan(f"{self._prefix}:{SURVEY}:*:{UPDATED}") if member_ids else []:
+            for member_id in member_ids:  # items are "<member id>:<update version>"
+                sent = await self._call(self._members_matching(key, f"{member_id}:*"))
+                if sent:
+                    await self._call(self._redis.srem(key, *sent))
         return left
 
     async def is_member(self, panel_id: str, sender_id: str) -> bool:
@@ -324,12 +330,7 @@ class PanelStore:
         Raises:
             SurveyStoreUnavailable: Redis is down; nothing was claimed.
         """
-        key = survey_key(self._prefix, survey_id, INVITED)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.sadd(key, _member_id(member_id))
-        pipe.expireat(key, day_epoch(until + timedelta(days=1)) + self._retention)
-        added, _ = await self._call(pipe.execute())
-        return bool(added)
+        return await self.claim(survey_id, INVITED, _member_id(member_id), until=until)
 
     async def release_invitation(self, survey_id: str, member_id: str) -> None:
         """Undo a claim whose sending failed, so a later run tries this member again.
@@ -337,7 +338,7 @@ class PanelStore:
         Raises:
             SurveyStoreUnavailable: Redis is down; the claim stays (the member is not retried).
         """
-        await self._call(self._redis.srem(survey_key(self._prefix, survey_id, INVITED), _member_id(member_id)))
+        await self.release(survey_id, INVITED, _member_id(member_id))
 
     async def is_invited(self, survey_id: str, member_id: str) -> bool:
         """True when the member was invited to the survey already (for a dry run, which claims nothing).
@@ -345,10 +346,38 @@ class PanelStore:
         Raises:
             SurveyStoreUnavailable: Redis is down.
         """
-        key = survey_key(self._prefix, survey_id, INVITED)
-        return bool(await self._call(self._redis.sismember(key, _member_id(member_id))))
+        return await self.is_claimed(survey_id, INVITED, _member_id(member_id))
+
+    # --- Claims: one message of a kind per member (invitations, "you said, we did" updates) ---------------------
+
+    async def claim(self, survey_id: str, kind: str, item: str, *, until: date) -> bool:
+        """Add ``item`` to the survey's ``kind`` set before sending; True the first time, False if it was there.
+
+        The set is kept for the retention period after ``until`` (the survey's last day), then expires.
+
+        Raises:
+            SurveyStoreUnavailable: Redis is down; nothing was claimed.
+        """
+        key = survey_key(self._prefix, survey_id, kind)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.sadd(key, item)
+        pipe.expireat(key, day_epoch(until + timedelta(days=1)) + self._retention)
+        added, _ = await self._call(pipe.execute())
+        return bool(added)
+
+    async def release(self, survey_id: str, kind: str, item: str) -> None:
+        """Undo a claim whose sending failed, so a later run tries again."""
+        await self._call(self._redis.srem(survey_key(self._prefix, survey_id, kind), item))
+
+    async def is_claimed(self, survey_id: str, kind: str, item: str) -> bool:
+        """True when ``item`` was claimed already (for a dry run, which claims nothing)."""
+        return bool(await self._call(self._redis.sismember(survey_key(self._prefix, survey_id, kind), item)))
 
     # --- Internals -----------------------------------------------------------------------------------------------
+
+    async def _members_matching(self, key: str, pattern: str) -> List[str]:
+        """The members of a set that match ``pattern``, walked with SSCAN."""
+        return [item async for item in self._redis.sscan_iter(key, match=pattern, count=SCAN_COUNT)]
 
     async def _scan(self, pattern: str) -> List[str]:
         """Every key matching ``pattern``, walked with SCAN (never KEYS, which blocks Redis)."""

@@ -19,6 +19,8 @@ key                                       type        holds (expiry)
 ``…:survey:<id>:draft:<respondent>``      string      JSON: an answer in progress (the draft expiry, never more
                                                       than a day past the survey's last day)
 ``…:survey:<id>:invited``                 set         panel member ids invited (written by ``panel.PanelStore``)
+``…:survey:<id>:updated``                 set         ``<member id>:<update version>`` sent a "you said, we did"
+                                                      update (``panel.PanelStore``; retention after the close)
 ========================================  ==========  ===========================================================
 
 A response is written by one Lua script: it takes the old response's counts back, adds the new ones, stores the
@@ -45,7 +47,7 @@ import json
 import logging
 import re
 from datetime import date, datetime, timedelta
-from typing import Any, AsyncIterator, Awaitable, Dict, List, Mapping, Optional, Sequence, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -62,7 +64,8 @@ INDEX = "index"
 COUNTS = "counts"
 DRAFT = "draft"
 INVITED = "invited"
-KINDS = frozenset({RESPONSE, INDEX, COUNTS, DRAFT, INVITED})
+UPDATED = "updated"
+KINDS = frozenset({RESPONSE, INDEX, COUNTS, DRAFT, INVITED, UPDATED})
 KINDS_WITH_IDENT = frozenset({RESPONSE, DRAFT})
 
 # Ids that go into keys: no spaces, colons or SCAN glob characters, so a key always splits back into its parts.
@@ -484,10 +487,17 @@ class SurveyStore:
         raw = await self._call(self._redis.get(self._key(survey_id, RESPONSE, respondent)))
         return None if raw is None else _public(raw, survey_id)
 
-    async def responses(self, survey_id: str) -> AsyncIterator[dict]:
+    async def responses(self, survey_id: str, *, since: Optional[date] = None, until: Optional[date] = None,
+                        progress: Optional[Callable[[int, int], None]] = None) -> AsyncIterator[dict]:
         """Every response kept for a survey, oldest day first, read through the index (for the export).
 
         Index entries whose response has expired are skipped and removed from the index.
+
+        Args:
+            survey_id: the survey.
+            since: only responses given on or after this day.
+            until: only responses given on or before this day.
+            progress: called with (read so far, how many there are) after each batch, for a progress bar.
 
         Yields:
             ``{"answers": {...}, "submitted": "YYYY-MM-DD"}`` (no respondent: the export needs none).
@@ -496,7 +506,9 @@ class SurveyStore:
             SurveyStoreUnavailable: Redis is down.
         """
         index = self._key(survey_id, INDEX)
-        members: Sequence[str] = await self._call(self._redis.zrange(index, 0, -1))
+        low = "-inf" if since is None else day_epoch(since)
+        high = "+inf" if until is None else day_epoch(until)
+        members: Sequence[str] = await self._call(self._redis.zrangebyscore(index, low, high))
         expired: List[str] = []
         for start in range(0, len(members), EXPORT_BATCH):
             batch = members[start:start + EXPORT_BATCH]
@@ -508,6 +520,8 @@ class SurveyStore:
                 document = _public(raw, survey_id)
                 if document is not None:
                     yield document
+            if progress is not None:
+                progress(min(start + EXPORT_BATCH, len(members)), len(members))
         await self._prune_index(survey_id, expired)
 
     async def response_count(self, survey_id: str) -> int:

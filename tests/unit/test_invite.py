@@ -378,3 +378,83 @@ def test_cli_refuses_a_malformed_survey_id(cli_env: pytest.MonkeyPatch) -> None:
         bot.cli.main(["survey", "invite", "--survey", "bad id"])
     assert caught.value.code == 2
 
+
+
+# --- "You said, we did" updates (issue #8, part 6) --------------------------------------------------------------
+
+
+def _took_part(redis_url: str, members: List[Tuple[str, str]]) -> None:
+    """Complete the survey as these (channel, contact) people, under the respondent ids the channels would use."""
+    from bot.channel_state import sender_id
+    from bot.privacy.hashing import respondent_id
+    from bot.surveys.store import SurveyStore
+
+    async def answer() -> None:
+        store = SurveyStore(aioredis.Redis.from_url(redis_url, decode_responses=True),
+                            retention_seconds=365 * DAY_SECONDS, draft_seconds=DAY_SECONDS)
+        for channel, contact in members:
+            person = respondent_id(PRIVACY_KEY.encode(), SURVEY.id, sender_id(CHANNEL_HASH_KEY, channel, contact))
+            await store.submit(SURVEY, person, {"feel": 4}, submitted=TODAY)
+        await store.close()
+
+    asyncio.run(answer())
+
+
+def _write_update(redis_url: str, text: str, written: date = TODAY) -> None:
+    from bot.forum.updates import UpdateStore
+
+    async def write() -> None:
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        await UpdateStore(client).set(SURVEY.id, text, "alex", written)
+        await client.close()
+
+    asyncio.run(write())
+
+
+def test_cli_sends_the_update_to_members_who_took_part_once(cli_env: pytest.MonkeyPatch, redis_url: str,
+                                                           twilio_api: TwilioStandIn,
+                                                           telegram_api: TelegramStandIn,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    """`survey update` texts the update to the panel members who completed the survey (and to nobody else), without
+    a "Take part" button; a second run sends nothing; a reworded update is sent again (issue #8)."""
+    _fill(redis_url)
+    _took_part(redis_url, [("sms", SMS_NUMBERS[0]), ("telegram", TELEGRAM_CHATS[1])])
+    assert bot.cli.main(["survey", "update", "--survey", SURVEY.id]) == 2  # nothing written yet
+    assert "no \"you said, we did\" update yet" in capsys.readouterr().err
+    _write_update(redis_url, "You said clubs were hard to join. We trained 12 clubs \u2013 see the Local Offer.")
+    assert bot.cli.main(["survey", "update", "--survey", SURVEY.id, "--dry-run"]) == 0
+    assert "would send 2" in capsys.readouterr().out and twilio_api.calls() == []
+    assert bot.cli.main(["survey", "update", "--survey", SURVEY.id]) == 0
+    out = capsys.readouterr().out
+    assert "sent 2" in out and "did not take part 3" in out
+    texts = twilio_api.calls(lambda r: r.fields["accepted"])
+    assert [r.fields["To"] for r in texts] == [SMS_NUMBERS[0]]
+    body = texts[0].fields["Body"]
+    assert "you said, we did" in body and "12 clubs - see" in body and is_gsm7(body) and "STOP" in body
+    messages = telegram_api.calls(lambda r: r.method == "sendMessage")
+    assert [str(r.fields["chat_id"]) for r in messages] == [TELEGRAM_CHATS[1]]
+    assert "reply_markup" not in messages[0].fields or not messages[0].fields["reply_markup"]
+    assert bot.cli.main(["survey", "update", "--survey", SURVEY.id]) == 0
+    assert "sent 0, already invited 2" in capsys.readouterr().out
+    _write_update(redis_url, "Update: the clubs list is now on the Local Offer.")
+    assert bot.cli.main(["survey", "update", "--survey", SURVEY.id]) == 0
+    assert "sent 2" in capsys.readouterr().out
+
+
+def test_the_update_skips_members_who_opted_out(cli_env: pytest.MonkeyPatch, redis_url: str,
+                                                twilio_api: TwilioStandIn, capsys: pytest.CaptureFixture) -> None:
+    """Someone who texted STOP gets no update even though they took part (issue #8)."""
+    _fill(redis_url)
+    _took_part(redis_url, [("sms", SMS_NUMBERS[0]), ("sms", SMS_NUMBERS[1])])
+    _write_update(redis_url, "We changed the holiday club booking form.")
+
+    async def stop() -> None:
+        state = ChannelState.from_url(redis_url, CHANNEL_HASH_KEY)
+        await state.opt_out("sms", SMS_NUMBERS[1])
+        await state.close()
+
+    asyncio.run(stop())
+    cli_env.delenv("TELEGRAM_TOKEN")
+    assert bot.cli.main(["survey", "update", "--survey", SURVEY.id]) == 0
+    assert "opted out 1" in capsys.readouterr().out
+    assert [r.fields["To"] for r in twilio_api.calls(lambda r: r.fields["accepted"])] == [SMS_NUMBERS[0]]
