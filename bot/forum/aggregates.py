@@ -18,6 +18,7 @@ bound the weeks listed in ``over_time``, so a quiet week shows as "fewer than 5"
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -72,7 +73,7 @@ def aggregate(survey: Survey, responses: Iterable[Mapping[str, Any]], *, thresho
         responses=published.figure(RESPONSES),
         over_time=tuple((week, published.figure(("week", week))) for week in weeks),
         questions=questions, areas=_areas(survey, questions, themes), statements=_statements(questions),
-        themes=themes, update=update,
+        themes=_published_themes(themes, published), update=update,
     )
 
 
@@ -207,7 +208,7 @@ def _cells(survey: Survey, tally: _Tally, weeks: Sequence[date], span: Tuple[dat
         if question.ask_if is not None:
             constraints.append(_follow_up(question, survey.question(question.ask_if.question)))
     if themes is not None:
-        constraints.extend(_themes_tie(survey, themes, threshold))
+        constraints.extend(_themes_tie(survey, themes, counts, ranks))
     return counts, constraints, ranks
 
 
@@ -264,18 +265,26 @@ def _follow_up(question: Question, trigger: Question) -> Constraint:
     return Constraint(terms, AT_MOST, 0, question.id)
 
 
-def _themes_tie(survey: Survey, themes: Themes, threshold: int) -> List[Constraint]:
-    """The themes' count of free-text answers is the free-text questions' "answered" added up."""
+THEMES_ANSWERS: Key = ("themes", "answers")
+
+
+def _themes_tie(survey: Survey, themes: Themes, counts: Dict[Key, int], ranks: Dict[Key, int]) -> List[Constraint]:
+    """The themes' count of free-text answers is the free-text questions' "answered" added up: a count of its own
+    in the audit, so it can be hidden to protect a small "answered" rather than giving it away."""
     free = {q.id for q in survey.questions if q.kind == FREE_TEXT}
-    keys = tuple((("answered", qid), 1) for qid in dict.fromkeys(themes.question_ids) if qid in free)
+    keys = [("answered", qid) for qid in dict.fromkeys(themes.question_ids) if qid in free]
     if not keys:
         return []
-    figure = themes.answers
-    if figure.count is not None:
-        return [Constraint(keys, EQUAL, figure.count, "themes")]
-    if figure.hidden == SMALL:
-        return [Constraint(keys, AT_MOST, threshold - 1, "themes")]
-    return [Constraint(tuple((key, -1) for key, _ in keys), AT_MOST, -threshold, "themes")]
+    counts[THEMES_ANSWERS] = sum(counts[key] for key in keys)
+    ranks[THEMES_ANSWERS] = SUBTOTAL
+    return [_sum_is(keys, THEMES_ANSWERS, "themes")]
+
+
+def _published_themes(themes: Optional[Themes], published: "_Published") -> Optional[Themes]:
+    """The themes with their count of answers as the audit allows it to be published."""
+    if themes is None or THEMES_ANSWERS not in published.counts:
+        return themes
+    return replace(themes, answers=published.figure(THEMES_ANSWERS))
 
 
 # --- 3. the published figures -------------------------------------------------------------------------------------

@@ -382,7 +382,7 @@ class _Secondary:
         failing that the first candidate, and the search goes on from there."""
         candidates = self.candidates(target, hidden)
         for candidate in candidates:
-            trial = {**hidden, candidate: SECONDARY}
+            trial = {**hidden, candidate: SMALL if self.audit.counts[candidate] < self.audit.threshold else SECONDARY}
             if not self.audit.is_pinned(target, trial) and not self.audit.is_pinned(candidate, trial):
                 return candidate
         return candidates[0] if candidates else None

@@ -113,7 +113,7 @@ def web_url(stack: Stack) -> str:
 
 
 # Responses seeded for the forum's tests: enough for most figures to be published, few enough for some to be small.
-FORUM_SEED_RESPONSES = 8
+FORUM_SEED_RESPONSES = 10
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,8 @@ FREE_TEXT_CHANGE = (
     "Help that comes at the right time, not after years of waiting and fighting for it",
     "Staff who understand SEND so our children are included on school trips and clubs",
     "Getting the therapy and support in the plan actually delivered, waiting is too long",
+    "Being listened to at the review instead of being told what the school can offer",
+    "Support that arrives before the move to secondary school, not after it goes wrong",
 )
 
 
@@ -41,16 +43,17 @@ class ForumSeed:
 
 def plan_for(index: int) -> Dict[str, str]:
     """The replies parent ``index`` gives, by question id (replies as a parent would type them)."""
+    pick = lambda *choices: choices[index % len(choices)]  # noqa: E731 - ten parents, one column each
     return {
-        "services_used": ["1 and 2", "2", "1", "2 and 3", "1", "4", "2", "1 and 3"][index % 8],
-        "had_ehc_meeting": ["yes", "yes", "no", "yes", "not sure", "yes", "no", "yes"][index % 8],
-        "ehc_listened": ["2", "4", "5", "1", "4", "2", "4", "5"][index % 8],
+        "services_used": pick("1 and 2", "2", "1", "2 and 3", "1 and 2", "4", "2", "1 and 3", "2", "1"),
+        "had_ehc_meeting": pick("yes", "yes", "no", "yes", "yes", "yes", "no", "yes", "yes", "not sure"),
+        "ehc_listened": pick("2", "4", "5", "1", "4", "2", "4", "5", "4", "2"),
         "ehc_why": "Nobody called us back and the plan was written before the meeting",
-        "help_right_time": ["disagree", "disagree", "agree", "disagree", "pass", "disagree", "agree",
-                            "disagree"][index % 8],
-        "last_move": ["3", "2", "1", "3", "4", "2", "3", "1"][index % 8],
-        "haf_included": ["yes", "no", "yes", "no", "yes", "no", "yes", "no"][index % 8],
-        "recommend_forum": ["9", "7", "10", "3", "8", "6", "9", "10"][index % 8],
+        "help_right_time": pick("disagree", "disagree", "agree", "disagree", "pass", "disagree", "agree",
+                                "disagree", "disagree", "disagree"),
+        "last_move": pick("3", "2", "1", "3", "4", "2", "3", "1", "3", "3"),
+        "haf_included": pick("yes", "no", "yes", "no", "yes", "no", "yes", "no", "yes", "no"),
+        "recommend_forum": pick("9", "7", "10", "3", "8", "6", "9", "10", "9", "2"),
         "one_change": FREE_TEXT_CHANGE[index % len(FREE_TEXT_CHANGE)],
     }
 

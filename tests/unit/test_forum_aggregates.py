@@ -241,7 +241,11 @@ def test_themes_and_the_update_are_carried_with_the_themed_answers_per_area() ->
                     written=date(2026, 11, 10))
     results = results_of(FORUM, responses(30, one_change="More help."), themes=themes, update=update,
                          date_from=date(2026, 11, 1), date_to=date(2026, 11, 13), closed_only=True, threshold=6)
-    assert results.themes is themes and results.update is update
+    assert results.update is update
+    # The themes are carried as they are, except their count of answers, which the audit may hide: here 30 with
+    # one_change's published 30 would pin ehc_why's small "answered" at 0.
+    assert results.themes.themes == themes.themes and results.themes.question_ids == themes.question_ids
+    assert results.themes.answers.count in (30, None)
     by_area = {area.area: area.themed_answers for area in results.areas}
     assert by_area["Participation"] == Figure(12)
     assert by_area["Inclusion"] == Figure(None, hidden=SMALL)
