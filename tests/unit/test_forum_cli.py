@@ -124,6 +124,13 @@ def test_a_date_range_exports_only_its_days(cli_env: pytest.MonkeyPatch, redis_u
     last = first + timedelta(days=6)
     assert _export(tmp_path / "week.json", "json", "--from", first.isoformat(), "--to", last.isoformat()) == 0
     assert "14 responses exported" in capsys.readouterr().out
+    # The export is in the audit log: who, what, when and the range asked for, never a figure or an answer.
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    entries = [fields for _, fields in client.xrange("send:forum:audit")]
+    client.close()
+    assert len(entries) == 1 and entries[0]["who"].startswith("cli:") and entries[0]["action"] == "export"
+    assert first.isoformat() in entries[0]["params"]
+    assert set(entries[0]) <= {"at", "who", "action", "survey", "format", "params"}
 
 
 def test_add_user_with_a_password_on_stdin(cli_env: pytest.MonkeyPatch, redis_url: str,
