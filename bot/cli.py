@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import re
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Awaitable, Callable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -165,19 +167,29 @@ def _survey_today() -> date:
     return datetime.now(SURVEY_TIMEZONE).date()
 
 
-def _survey_invite(settings: Settings, survey_id: str, *, dry_run: bool) -> int:
-    """Invite the panel of one survey and print the report.
+@dataclass(frozen=True)
+class _PanelJob:
+    """What messaging a survey's panel needs, checked before anything is read from Redis or sent."""
 
-    Returns:
-        2 for an unknown, closed or not yet open survey or a configuration error, 1 when Redis or Telegram fails,
-        0 otherwise (failed sends are in the report, and the next run retries them).
-    """
-    from telegram.error import TelegramError  # here, so other commands do not load python-telegram-bot
+    survey: Any
+    settings: Settings
+    twilio: "TwilioConfig | ChannelOff"
+    telegram: "TelegramConfig | ChannelOff"
+    texts: Any  # the invitation texts (for the Telegram button)
+    hash_key: bytes  # CHANNEL_HASH_KEY: opt-outs are stored under it
+    panel: Any
 
-    from bot.channel_state import ChannelStateUnavailable
-    from bot.surveys.invite import InviteError, check_open, load_invitation_texts
+    @property
+    def channels(self) -> List[str]:
+        return [name for name, config in (("sms", self.twilio), ("telegram", self.telegram))
+                if not isinstance(config, ChannelOff)]
+
+
+def _prepare_panel_job(settings: Settings, survey_id: str, refused: str,
+                       check: Callable[[Any, Settings], Any] = lambda survey, settings: None) -> "_PanelJob | int":
+    """The job for ``survey_id``, or the exit code after one line saying what is wrong (``refused``: its start)."""
+    from bot.surveys.invite import InviteError, load_invitation_texts
     from bot.surveys.panel import PanelStore
-    from bot.surveys.store import SurveyStoreError, SurveyStoreUnavailable
 
     try:
         surveys = _load_surveys()
@@ -195,85 +207,44 @@ def _survey_invite(settings: Settings, survey_id: str, *, dry_run: bool) -> int:
     twilio = TwilioConfig.from_env(os.environ)
     telegram = TelegramConfig.from_env(os.environ)
     try:
-        check_open(survey, _survey_today())
+        check(survey, settings)
         texts = load_invitation_texts()
         if isinstance(twilio, ChannelOff) and isinstance(telegram, ChannelOff):
             raise InviteError(f"no channel is on ({twilio.reason}; {telegram.reason})")
-        hash_key = channel_hash_key(os.environ)  # opt-outs are stored under it
-        panel = PanelStore.from_settings(settings)
+        job = _PanelJob(survey, settings, twilio, telegram, texts, channel_hash_key(os.environ),
+                        PanelStore.from_settings(settings))
     except (InviteError, SettingsError, ChannelConfigError) as error:
-        print(f"Cannot invite: {error}", file=sys.stderr)
+        print(f"{refused}: {error}", file=sys.stderr)
         return EXIT_USAGE
     for config in (twilio, telegram):
         if isinstance(config, ChannelOff):
             print(f"{config.reason}; its panel members are skipped")
-    try:
-        report = asyncio.run(_invite(settings, survey, panel, texts, twilio, telegram, hash_key, dry_run))
-    except InviteError as error:
-        print(f"Cannot invite: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except (SurveyStoreUnavailable, ChannelStateUnavailable):
-        print(f"Redis is not available at {_redis_where(settings)}: start it (make run) or set REDIS_URL, then run "
-              "again (members already invited are skipped)", file=sys.stderr)
-        return EXIT_FAILED
-    except SurveyStoreError as error:
-        print(f"Redis refused: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except TelegramError as error:
-        print(f"Telegram refused: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"Survey {survey.id}: {report.summary()}")
-    return EXIT_OK
+    return job
 
 
-def _survey_update(settings: Settings, survey_id: str, *, dry_run: bool) -> int:
-    """Send the survey's "you said, we did" update to the panel members who completed it, and print the report.
+def _run_panel_job(job: _PanelJob, work: Callable[..., Awaitable[Any]], *, refused: str, done: str,
+                   dry_run: bool) -> int:
+    """Run ``work(job, state, stack, twilio=..., telegram_bot=...)`` with the channels open, print the one-line
+    summary it returns, and turn its failures into exit codes.
 
     Returns:
-        2 for an unknown survey, no update written yet or a configuration error, 1 when Redis or Telegram fails,
-        0 otherwise (failed sends are in the report, and the next run retries them).
+        2 for a usage problem found on the way, 1 when Redis or Telegram fails (what was sent stays claimed, so
+        running again skips it), 0 otherwise (failed sends are in the report, and the next run retries them).
     """
-    from telegram.error import TelegramError
+    from telegram.error import TelegramError  # here, so other commands do not load python-telegram-bot
 
     from bot.channel_state import ChannelStateUnavailable
-    from bot.surveys.invite import InviteError, load_invitation_texts, load_update_texts
-    from bot.surveys.panel import PanelStore
+    from bot.surveys.invite import InviteError
     from bot.surveys.store import SurveyStoreError, SurveyStoreUnavailable
 
     try:
-        surveys = _load_surveys()
-    except (OSError, ValueError) as error:
-        print(f"Could not read the survey definitions: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    survey = next((s for s in surveys if s.id == survey_id), None)
-    if survey is None:
-        print(f"Unknown survey {survey_id!r} (known: {', '.join(sorted(s.id for s in surveys)) or 'none'})",
-              file=sys.stderr)
-        return EXIT_USAGE
-    if (not settings.privacy_key or not settings.panel_key) and (VAR_DIR / DEV_SECRETS_FILE).exists():
-        settings = with_dev_secrets(settings)
-    twilio = TwilioConfig.from_env(os.environ)
-    telegram = TelegramConfig.from_env(os.environ)
-    try:
-        texts = load_invitation_texts()
-        update_texts = load_update_texts()
-        if isinstance(twilio, ChannelOff) and isinstance(telegram, ChannelOff):
-            raise InviteError(f"no channel is on ({twilio.reason}; {telegram.reason})")
-        hash_key = channel_hash_key(os.environ)
-        privacy_key = settings.require_privacy_key()
-        panel = PanelStore.from_settings(settings)
-    except (InviteError, SettingsError, ChannelConfigError) as error:
-        print(f"Cannot send the update: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        report = asyncio.run(_send_update(settings, survey, panel, texts, update_texts, twilio, telegram, hash_key,
-                                          privacy_key, dry_run))
+        summary = asyncio.run(_with_channels(job, work, dry_run))
     except InviteError as error:
-        print(f"Cannot send the update: {error}", file=sys.stderr)
+        print(f"{refused}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (SurveyStoreUnavailable, ChannelStateUnavailable):
-        print(f"Redis is not available at {_redis_where(settings)}: start it (make run) or set REDIS_URL, then run "
-              "again (members already sent the update are skipped)", file=sys.stderr)
+        print(f"Redis is not available at {_redis_where(job.settings)}: start it (make run) or set REDIS_URL, then "
+              f"run again (members already {done} are skipped)", file=sys.stderr)
         return EXIT_FAILED
     except SurveyStoreError as error:
         print(f"Redis refused: {error}", file=sys.stderr)
@@ -281,95 +252,105 @@ def _survey_update(settings: Settings, survey_id: str, *, dry_run: bool) -> int:
     except TelegramError as error:
         print(f"Telegram refused: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"Survey {survey.id} update: {report.summary()}")
+    print(summary)
     return EXIT_OK
 
 
-async def _send_update(settings: Settings, survey: Any, panel: Any, texts: Any, update_texts: Any,
-                       twilio: "TwilioConfig | ChannelOff", telegram: "TelegramConfig | ChannelOff", hash_key: bytes,
-                       privacy_key: bytes, dry_run: bool) -> Any:
-    """Find the update, open the senders, and send it to the members who completed the survey."""
+async def _with_channels(job: _PanelJob, work: Callable[..., Awaitable[Any]], dry_run: bool) -> Any:
+    """Open the opt-out store and the senders (none in a dry run), run ``work``, and close everything."""
     from contextlib import AsyncExitStack
 
-    from bot.channel_state import ChannelState, sender_id
-    from bot.forum.updates import UpdateStore
-    from bot.privacy.hashing import respondent_id
-    from bot.surveys.invite import InvitationSender, InviteError, send_update
-    from bot.surveys.store import SurveyStore, redis_client
+    from bot.channel_state import ChannelState
     from bot.twilio_messages import TwilioMessages
 
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(panel.close)
-        client = redis_client(settings.redis_url)
-        stack.push_async_callback(client.close)
-        update = await UpdateStore(client).get(survey.id)
-        if update is None:
-            raise InviteError(f"survey {survey.id!r} has no \"you said, we did\" update yet: a forum member writes it "
-                              "on the dashboard (/forum)")
-        state = ChannelState.from_url(settings.redis_url, hash_key)
+        stack.push_async_callback(job.panel.close)
+        state = ChannelState.from_url(job.settings.redis_url, job.hash_key)
         stack.push_async_callback(state.close)
-        store = SurveyStore.from_settings(settings)
-        stack.push_async_callback(store.close)
-
-        async def took_part(member: Any) -> bool:
-            # Worked out here, from the member's contact, and never stored: nothing in Redis links the two.
-            person = respondent_id(privacy_key, survey.id, sender_id(hash_key, member.channel, member.contact))
-            return await store.response(survey.id, person) is not None
-
         sms = None
         bot = None
-        if not dry_run and isinstance(twilio, TwilioConfig):
-            sms = TwilioMessages(twilio)
+        if not dry_run and isinstance(job.twilio, TwilioConfig):
+            sms = TwilioMessages(job.twilio)
             stack.push_async_callback(sms.close)
-        if not dry_run and isinstance(telegram, TelegramConfig):
+        if not dry_run and isinstance(job.telegram, TelegramConfig):
             from telegram import Bot
 
             logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, which contain the token
-            bot = await stack.enter_async_context(Bot(telegram.token, base_url=telegram.bot_base_url))
-        sender = InvitationSender(survey.id, texts, twilio=sms, telegram_bot=bot, offer=False)
-        channels = [name for name, config in (("sms", twilio), ("telegram", telegram))
-                    if not isinstance(config, ChannelOff)]
-        return await send_update(survey, update, panel, took_part=took_part, is_opted_out=state.is_opted_out,
-                                 send=sender.send, rate_per_second=settings.invite_rate_per_second,
-                                 texts=update_texts, channels=channels, dry_run=dry_run)
+            # Entering the Bot calls getMe: a wrong token fails here, before anyone is claimed.
+            bot = await stack.enter_async_context(Bot(job.telegram.token, base_url=job.telegram.bot_base_url))
+        return await work(job, state, stack, twilio=sms, telegram_bot=bot)
+
+
+def _survey_invite(settings: Settings, survey_id: str, *, dry_run: bool) -> int:
+    """Invite the panel of one survey and print the report (exit codes: ``_run_panel_job``; 2 for a survey that
+    is closed or not open yet)."""
+    from bot.surveys.invite import check_open
+
+    job = _prepare_panel_job(settings, survey_id, "Cannot invite",
+                             lambda survey, _: check_open(survey, _survey_today()))
+    if isinstance(job, int):
+        return job
+    return _run_panel_job(job, functools.partial(_invite, dry_run=dry_run), refused="Cannot invite",
+                          done="invited", dry_run=dry_run)
+
+
+async def _invite(job: _PanelJob, state: Any, stack: Any, *, dry_run: bool, **senders: Any) -> str:
+    from bot.surveys.invite import InvitationSender, invite_panel
+
+    sender = InvitationSender(job.survey.id, job.texts, **senders)
+    report = await invite_panel(job.survey, job.panel, is_opted_out=state.is_opted_out, send=sender.send,
+                                rate_per_second=job.settings.invite_rate_per_second, today=_survey_today(),
+                                texts=job.texts, channels=job.channels, dry_run=dry_run)
+    return f"Survey {job.survey.id}: {report.summary()}"
+
+
+def _survey_update(settings: Settings, survey_id: str, *, dry_run: bool) -> int:
+    """Send the survey's "you said, we did" update to the panel members who completed it, and print the report
+    (exit codes: ``_run_panel_job``; 2 when no update has been written yet)."""
+    from bot.surveys.invite import load_update_texts
+
+    job = _prepare_panel_job(settings, survey_id, "Cannot send the update",
+                             lambda survey, keys: (load_update_texts(), keys.require_privacy_key()))
+    if isinstance(job, int):
+        return job
+    return _run_panel_job(job, functools.partial(_send_update, dry_run=dry_run), refused="Cannot send the update",
+                          done="sent the update", dry_run=dry_run)
+
+
+async def _send_update(job: _PanelJob, state: Any, stack: Any, *, dry_run: bool, **senders: Any) -> str:
+    """Find the update and send it to the members who completed the survey."""
+    from bot.channel_state import sender_id
+    from bot.forum.updates import UpdateStore
+    from bot.privacy.hashing import respondent_id
+    from bot.surveys.invite import InvitationSender, InviteError, load_update_texts, send_update
+    from bot.surveys.store import SurveyStore, redis_client
+
+    survey, privacy_key = job.survey, job.settings.require_privacy_key()
+    client = redis_client(job.settings.redis_url)
+    stack.push_async_callback(client.close)
+    update = await UpdateStore(client).get(survey.id)
+    if update is None:
+        raise InviteError(f"survey {survey.id!r} has no \"you said, we did\" update yet: a forum member writes it on "
+                          "the dashboard (/forum)")
+    store = SurveyStore.from_settings(job.settings)
+    stack.push_async_callback(store.close)
+
+    async def took_part(member: Any) -> bool:
+        # Worked out here, from the member's contact, and never stored: nothing in Redis links the two.
+        person = respondent_id(privacy_key, survey.id, sender_id(job.hash_key, member.channel, member.contact))
+        return await store.response(survey.id, person) is not None
+
+    sender = InvitationSender(survey.id, job.texts, offer=False, **senders)
+    report = await send_update(survey, update, job.panel, took_part=took_part, is_opted_out=state.is_opted_out,
+                               send=sender.send, rate_per_second=job.settings.invite_rate_per_second,
+                               texts=load_update_texts(), channels=job.channels, dry_run=dry_run)
+    return f"Survey {survey.id} update: {report.summary()}"
 
 
 def _redis_where(settings: Settings) -> str:
     """host:port of REDIS_URL, never its password."""
     address = RedisAddress.from_url(settings.redis_url)
     return f"{address.host}:{address.port}"
-
-
-async def _invite(settings: Settings, survey: Any, panel: Any, texts: Any, twilio: "TwilioConfig | ChannelOff",
-                  telegram: "TelegramConfig | ChannelOff", hash_key: bytes, dry_run: bool) -> Any:
-    """Open the senders and the opt-out store, run the invite, and close everything whatever happens."""
-    from contextlib import AsyncExitStack
-
-    from bot.channel_state import ChannelState
-    from bot.surveys.invite import InvitationSender, invite_panel
-    from bot.twilio_messages import TwilioMessages
-
-    async with AsyncExitStack() as stack:
-        stack.push_async_callback(panel.close)
-        state = ChannelState.from_url(settings.redis_url, hash_key)
-        stack.push_async_callback(state.close)
-        sms = None
-        bot = None
-        if not dry_run and isinstance(twilio, TwilioConfig):
-            sms = TwilioMessages(twilio)
-            stack.push_async_callback(sms.close)
-        if not dry_run and isinstance(telegram, TelegramConfig):
-            from telegram import Bot
-
-            logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs request URLs, which contain the token
-            # Entering the Bot calls getMe: a wrong token fails here, before anyone is claimed.
-            bot = await stack.enter_async_context(Bot(telegram.token, base_url=telegram.bot_base_url))
-        sender = InvitationSender(survey.id, texts, twilio=sms, telegram_bot=bot)
-        channels = [name for name, config in (("sms", twilio), ("telegram", telegram))
-                    if not isinstance(config, ChannelOff)]
-        return await invite_panel(survey, panel, is_opted_out=state.is_opted_out, send=sender.send,
-                                  rate_per_second=settings.invite_rate_per_second, today=_survey_today(),
-                                  texts=texts, channels=channels, dry_run=dry_run)
 
 
 def _telegram_webhook(url: str) -> int:

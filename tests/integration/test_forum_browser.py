@@ -20,26 +20,15 @@ from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import openpyxl
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.stack import PROJECT_DIR, Stack
 
+from tests.integration.browser import (DESKTOP, NARROW, has_no_sideways_scroll, launch_chromium,
+                                       serious_violations)
+
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-# As in test_web_chat_browser.py: no sandbox (root in a container), and nothing calling home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1024, "height": 768}
-NARROW = {"width": 320, "height": 640}
-BLOCKING_IMPACTS = {"serious", "critical"}
 USER = "forum.tester"
 SURVEY_ID = "parent_carer_forum"
 # The first survey page makes the figures (reads, themes, aggregates): give it longer than a click.
@@ -66,10 +55,7 @@ def forum_user(stack: Stack, sensitive: Set[str]) -> Tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 def _new_page(browser: Browser, viewport: Dict[str, int]) -> Iterator[Page]:
@@ -89,16 +75,6 @@ def page(browser: Browser) -> Iterator[Page]:
 def narrow_page(browser: Browser) -> Iterator[Page]:
     """A fresh browser context at 320 px, a small phone."""
     yield from _new_page(browser, NARROW)
-
-
-def _serious_violations(page: Page) -> List[Dict[str, Any]]:
-    """Run axe-core on the page and keep the violations that block people: impact serious or critical."""
-    results = Axe().run(page)
-    return [
-        {"id": violation["id"], "impact": violation["impact"], "nodes": [n["target"] for n in violation["nodes"]]}
-        for violation in results.response["violations"]
-        if violation["impact"] in BLOCKING_IMPACTS
-    ]
 
 
 def _log_in(page: Page, user: str, password: str) -> None:
@@ -144,7 +120,7 @@ def test_member_logs_in_reads_results_and_themes_downloads_and_logs_out(
     """The issue's path, from the login page to the XLSX, and out again."""
     user, password = forum_user
     page.goto(f"{web_url}/forum/surveys/{forum_seed.survey_id}")
-    assert _serious_violations(page) == [], "login page"
+    assert serious_violations(page) == [], "login page"
 
     _log_in(page, user, password)
 
@@ -158,7 +134,7 @@ def test_member_logs_in_reads_results_and_themes_downloads_and_logs_out(
     assert page.locator("main svg").count() >= 1
     assert page.locator("main table").count() >= 1  # every chart's text alternative
     expect(page.locator("main table").first).to_be_attached()
-    assert _serious_violations(page) == [], "survey page"
+    assert serious_violations(page) == [], "survey page"
 
     csv_rows = _csv_rows(_download(page, "Responses (CSV)", tmp_path))
     xlsx_rows = _xlsx_responses(_download(page, "Workbook (Excel, XLSX)", tmp_path))
@@ -198,7 +174,7 @@ def test_you_said_we_did_update_shows_on_the_report(page: Page, web_url: str, fo
 def test_login_page_fits_a_phone(narrow_page: Page, web_url: str) -> None:
     narrow_page.goto(web_url + "/forum/login")
 
-    assert narrow_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert has_no_sideways_scroll(narrow_page)
     for element in (narrow_page.get_by_label("User name"), narrow_page.get_by_label("Password"),
                     narrow_page.get_by_role("button", name="Log in")):
         expect(element).to_be_in_viewport()

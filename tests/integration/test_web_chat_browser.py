@@ -7,31 +7,20 @@ tests use playwright's sync API, so that app must run in another process or thre
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterator, List
+from typing import Dict, Iterator
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.integration.browser import (DESKTOP, NARROW, has_no_sideways_scroll, launch_chromium,
+                                       serious_violations)
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-# No sandbox: the tests run as root in a container. The rest stop Chromium calling home (the network is local only).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1024, "height": 768}
-NARROW = {"width": 320, "height": 640}
 # Rasa's first answer after start-up can be slow (model warm-up, action server), hence the long wait for replies.
 REPLY_TIMEOUT_MS = 60_000
 GREETING = "hello"
 QUESTION = "what is HAF"
-BLOCKING_IMPACTS = {"serious", "critical"}
 # Enough to pass the conversation log and the links and buttons of a few replies on the way to the message box.
 MAX_TABS = 40
 
@@ -42,10 +31,7 @@ USER_MESSAGES = "#chat-log .msg--user"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One Chromium for the module; each test gets its own context, so its own sessionStorage and sender id."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 def _open_page(browser: Browser, web_url: str, viewport: Dict[str, int]) -> Iterator[Page]:
@@ -91,20 +77,6 @@ def _ask_by_keyboard(page: Page, question: str) -> Locator:
     return reply
 
 
-def _serious_violations(page: Page) -> List[Dict[str, Any]]:
-    """Run axe-core on the page and keep the violations that block people: impact serious or critical."""
-    results = Axe().run(page)
-    return [
-        {"id": violation["id"], "impact": violation["impact"], "nodes": [n["target"] for n in violation["nodes"]]}
-        for violation in results.response["violations"]
-        if violation["impact"] in BLOCKING_IMPACTS
-    ]
-
-
-def _has_no_sideways_scroll(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
 def test_keyboard_question_gets_a_reply(page: Page) -> None:
     """Typing "what is HAF" and pressing Enter, with no mouse, brings an answer that says HAF is free."""
     reply = _ask_by_keyboard(page, QUESTION)
@@ -116,18 +88,18 @@ def test_keyboard_question_gets_a_reply(page: Page) -> None:
 
 def test_no_serious_accessibility_violations(page: Page) -> None:
     """axe-core finds nothing serious or critical, on the fresh page and with a reply (links, buttons) shown."""
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     _ask_by_keyboard(page, QUESTION)
 
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_page_fits_320px_without_sideways_scroll(narrow_page: Page) -> None:
     """At 320 px nothing scrolls sideways and the message box and Send button are fully on screen, reply or not."""
     page = narrow_page
     for when in ("before a reply", "after a reply"):
-        assert _has_no_sideways_scroll(page), f"horizontal scroll at 320 px {when}"
+        assert has_no_sideways_scroll(page), f"horizontal scroll at 320 px {when}"
         for element in (page.get_by_label("Your message"), page.get_by_role("button", name="Send")):
             expect(element).to_be_visible()
             expect(element).to_be_in_viewport()
