@@ -13,6 +13,7 @@ plus ``bot.surveys.store.SurveyStoreUnavailable`` when Redis is down.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import defaultdict
 from dataclasses import dataclass
@@ -122,6 +123,15 @@ async def build_export(store: Any, survey: Any, options: ExportOptions, *, class
     options.check(survey, today or date.today())
     responses = [response async for response in
                  store.responses(survey.id, since=options.date_from, until=options.date_to, progress=progress)]
+    # Theming and suppression are CPU work (seconds for 100,000 answers): in a thread, so the web app that shares
+    # this event loop keeps answering the chat meanwhile.
+    return await asyncio.to_thread(_compute, survey, responses, options, classifier, update,
+                                   generated or datetime.now(timezone.utc))
+
+
+def _compute(survey: Any, responses: List[Mapping[str, Any]], options: ExportOptions, classifier: ThemeClassifier,
+             update: Optional[Update], generated: datetime) -> ExportData:
+    """Theme the free text, aggregate and suppress: everything after reading."""
     texts, places = _free_texts(survey, responses)
     labels = classifier.classify(texts) if texts else []
     answer_themes: Dict[int, Dict[str, Tuple[Tuple[str, float], ...]]] = defaultdict(dict)
@@ -129,9 +139,9 @@ async def build_export(store: Any, survey: Any, options: ExportOptions, *, class
         answer_themes[index][question_id] = found
     question_ids = free_text_questions(survey)
     themes = build_themes(question_ids, texts, labels, threshold=options.threshold) if question_ids else None
-    results = aggregate(survey, responses, threshold=options.threshold,
-                        generated=generated or datetime.now(timezone.utc), date_from=options.date_from,
-                        date_to=options.date_to, closed_only=options.closed_only, themes=themes, update=update)
+    results = aggregate(survey, responses, threshold=options.threshold, generated=generated,
+                        date_from=options.date_from, date_to=options.date_to, closed_only=options.closed_only,
+                        themes=themes, update=update)
     return ExportData(survey=survey, responses=responses, results=results, answer_themes=dict(answer_themes))
 
 

@@ -672,11 +672,7 @@ async def test_an_update_that_cannot_be_sent_comes_back_with_the_reason(client: 
 
 async def test_the_real_figures_page_and_csv(monkeypatch: pytest.MonkeyPatch, redis_url: str, session_key: str,
                                              store_client: aioredis.Redis) -> None:
-    """The same pages with bot.forum.export and bot.forum.report behind them (skipped until they are all there)."""
-    try:
-        forum_web.default_backend()
-    except (ImportError, AttributeError) as error:
-        pytest.skip(f"the export and report modules are not all there yet: {error}")
+    """The same pages with the real bot.forum.export and bot.forum.report behind them."""
     monkeypatch.setattr(forum_web, "AccountStore", functools.partial(AccountStore, hasher=FAST))
     await AccountStore(store_client, hasher=FAST).add(USER, PASSWORD)
     await _seed(store_client, SURVEY_ID, 6)
