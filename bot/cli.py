@@ -4,7 +4,8 @@
 ``python -m bot survey update --survey ID [--dry-run]`` sends the survey's "you said, we did" update to the panel
 members who took part (``make survey-update``);
 ``python -m bot export --survey ID --format csv|xlsx|json|html --out PATH`` writes the forum's export (``make export``);
-``python -m bot forum add-user NAME`` gives a forum member a dashboard account (``make forum-user``).
+``python -m bot forum add-user NAME`` gives a forum member a dashboard account (``make forum-user``), and
+``python -m bot forum remove-user NAME`` deletes it.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     add_user.add_argument("--password-stdin", action="store_true",
                           help="read the password from the first line of standard input instead of asking")
     add_user.add_argument("--replace", action="store_true", help="set a new password for an existing account")
+    remove_user = forum_commands.add_parser("remove-user", help="delete a forum member's account (they are logged out)")
+    remove_user.add_argument("name", help="the user name")
     return main_from_args(parser.parse_args(argv))
 
 
@@ -151,6 +154,10 @@ def main_from_args(args: argparse.Namespace) -> int:
         from bot.forum.cli import add_user
 
         return add_user(settings, args.name, password_stdin=args.password_stdin, replace=args.replace)
+    if args.command == "forum" and args.forum_command == "remove-user":
+        from bot.forum.cli import remove_user
+
+        return remove_user(settings, args.name)
     return EXIT_USAGE
 
 

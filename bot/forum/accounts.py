@@ -271,3 +271,21 @@ async def add_user(settings, name: str, password: str, replace: bool = False) ->
         return await AccountStore(client).add(name, password, replace=replace)
     finally:
         await client.close()
+
+
+async def remove_user(settings, name: str) -> str:
+    """Delete an account in the Redis of ``settings`` (a member who leaves the forum); for the CLI.
+
+    Returns:
+        The user name as it was stored.
+
+    Raises:
+        AccountError: a malformed name, or no such account.
+        SurveyStoreUnavailable: Redis is down.
+    """
+    client = redis_client(settings.redis_url)
+    try:
+        await AccountStore(client).remove(name)
+    finally:
+        await client.close()
+    return normalise_name(name)

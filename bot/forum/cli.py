@@ -1,4 +1,5 @@
-"""The forum's commands: ``python -m bot export`` and ``python -m bot forum add-user`` (wired in ``bot.cli``).
+"""The forum's commands: ``python -m bot export`` and ``python -m bot forum add-user|remove-user`` (wired in
+``bot.cli``).
 
 Exit codes follow the rest of the CLI: 0 done, 1 Redis failed (run again), 2 a usage or configuration problem the
 person at the keyboard can fix (unknown survey, a path that cannot be written, a survey still open).
@@ -206,4 +207,20 @@ def add_user(settings: Settings, name: str, *, password_stdin: bool, replace: bo
         return _fail(f"Redis is not available at {_where(settings)}: start it (make run) or set REDIS_URL",
                      EXIT_FAILED)
     print(f"{'Password changed for' if replace else 'Added'} forum member {name.lower()}; they can log in at /forum")
+    return EXIT_OK
+
+
+def remove_user(settings: Settings, name: str) -> int:
+    """Delete a forum member's account; their open sessions stop working at their next request."""
+    from bot.forum.accounts import AccountError, remove_user as remove_account
+    from bot.surveys.store import SurveyStoreUnavailable
+
+    try:
+        removed = asyncio.run(remove_account(settings, name))
+    except AccountError as error:
+        return _fail(f"Cannot remove {name!r}: {error}", EXIT_USAGE)
+    except SurveyStoreUnavailable:
+        return _fail(f"Redis is not available at {_where(settings)}: start it (make run) or set REDIS_URL",
+                     EXIT_FAILED)
+    print(f"Removed forum member {removed}")
     return EXIT_OK

@@ -146,3 +146,17 @@ def test_add_user_with_a_password_on_stdin(cli_env: pytest.MonkeyPatch, redis_ur
     cli_env.setattr("sys.stdin", io.StringIO("short\n"))
     assert bot.cli.main(["forum", "add-user", "sam", "--password-stdin"]) == 2
     assert "Cannot add 'sam'" in capsys.readouterr().err
+
+
+def test_remove_user_deletes_the_account(cli_env: pytest.MonkeyPatch, redis_url: str,
+                                         capsys: pytest.CaptureFixture) -> None:
+    """A member who leaves the forum is removed; removing someone unknown says so and exits 2."""
+    cli_env.setattr("sys.stdin", io.StringIO("correct horse battery staple\n"))
+    assert bot.cli.main(["forum", "add-user", "sam", "--password-stdin"]) == 0
+    assert bot.cli.main(["forum", "remove-user", "Sam"]) == 0
+    assert "Removed forum member sam" in capsys.readouterr().out
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    assert list(client.scan_iter("send:forum:user:*")) == []
+    client.close()
+    assert bot.cli.main(["forum", "remove-user", "sam"]) == 2
+    assert "no account called sam" in capsys.readouterr().err
