@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Awaitable, Callable, List, Mapping, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from bot.channel_config import (
     TELEGRAM_ALLOWED_UPDATES,
@@ -34,7 +33,7 @@ from bot.channel_config import (
     channel_hash_key,
     load_channel_texts,
 )
-from bot.settings import RedisAddress, Settings, SettingsError
+from bot.settings import Settings, SettingsError
 from bot.stack import DEV_SECRETS_FILE, VAR_DIR, Stack, StackError, with_dev_secrets
 
 logger = logging.getLogger("bot")
@@ -43,8 +42,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-# Survey dates are Coventry's: a survey that closes on the 31st is open until midnight in the UK.
-SURVEY_TIMEZONE = ZoneInfo("Europe/London")
 SURVEY_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -149,7 +146,8 @@ def main_from_args(args: argparse.Namespace) -> int:
     if args.command == "export":
         from bot.forum.cli import export
 
-        return export(settings, args)
+        survey = _find_survey(args.survey)
+        return survey if isinstance(survey, int) else export(settings, args, survey)
     if args.command == "forum" and args.forum_command == "add-user":
         from bot.forum.cli import add_user
 
@@ -171,7 +169,24 @@ def _load_surveys() -> List[Any]:
 
 def _survey_today() -> date:
     """Today in Coventry, the day survey dates are counted in."""
-    return datetime.now(SURVEY_TIMEZONE).date()
+    from bot.surveys.definitions import survey_today
+
+    return survey_today()
+
+
+def _find_survey(survey_id: str) -> Any:
+    """The survey with ``survey_id``, or the exit code after one line saying what is wrong."""
+    try:
+        surveys = _load_surveys()
+    except (OSError, ValueError) as error:
+        print(f"Could not read the survey definitions: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    survey = next((s for s in surveys if s.id == survey_id), None)
+    if survey is None:
+        known = ", ".join(sorted(s.id for s in surveys)) or "none"
+        print(f"Unknown survey {survey_id!r} (known: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    return survey
 
 
 @dataclass(frozen=True)
@@ -198,16 +213,9 @@ def _prepare_panel_job(settings: Settings, survey_id: str, refused: str,
     from bot.surveys.invite import InviteError, load_invitation_texts
     from bot.surveys.panel import PanelStore
 
-    try:
-        surveys = _load_surveys()
-    except (OSError, ValueError) as error:
-        print(f"Could not read the survey definitions: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    survey = next((s for s in surveys if s.id == survey_id), None)
-    if survey is None:
-        known = ", ".join(sorted(s.id for s in surveys)) or "none"
-        print(f"Unknown survey {survey_id!r} (known: {known})", file=sys.stderr)
-        return EXIT_USAGE
+    survey = _find_survey(survey_id)
+    if isinstance(survey, int):
+        return survey
     if (not settings.privacy_key or not settings.panel_key) and (VAR_DIR / DEV_SECRETS_FILE).exists():
         # On a developer's machine `make run` keeps the keys in var/: use the same ones, or no member would match.
         settings = with_dev_secrets(settings)
@@ -250,7 +258,7 @@ def _run_panel_job(job: _PanelJob, work: Callable[..., Awaitable[Any]], *, refus
         print(f"{refused}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (SurveyStoreUnavailable, ChannelStateUnavailable):
-        print(f"Redis is not available at {_redis_where(job.settings)}: start it (make run) or set REDIS_URL, then "
+        print(f"Redis is not available at {job.settings.redis.where}: start it (make run) or set REDIS_URL, then "
               f"run again (members already {done} are skipped)", file=sys.stderr)
         return EXIT_FAILED
     except SurveyStoreError as error:
@@ -352,12 +360,6 @@ async def _send_update(job: _PanelJob, state: Any, stack: Any, *, dry_run: bool,
                                send=sender.send, rate_per_second=job.settings.invite_rate_per_second,
                                texts=load_update_texts(), channels=job.channels, dry_run=dry_run)
     return f"Survey {survey.id} update: {report.summary()}"
-
-
-def _redis_where(settings: Settings) -> str:
-    """host:port of REDIS_URL, never its password."""
-    address = RedisAddress.from_url(settings.redis_url)
-    return f"{address.host}:{address.port}"
 
 
 def _telegram_webhook(url: str) -> int:

@@ -68,6 +68,11 @@ class RedisAddress:
         return cls(host=parts.hostname, port=port, db=db, password=parts.password or "")
 
     @property
+    def where(self) -> str:
+        """``host:port``, for messages: never the password."""
+        return f"{self.host}:{self.port}"
+
+    @property
     def url(self) -> str:
         """The address as a URL again, for redis-py's ``from_url``."""
         auth = f":{self.password}@" if self.password else ""

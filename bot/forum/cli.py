@@ -14,29 +14,24 @@ import os
 import sys
 import tempfile
 from contextlib import ExitStack
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
-from zoneinfo import ZoneInfo
 
-from bot.settings import RedisAddress, Settings
+from bot.settings import Settings
+from bot.surveys.definitions import survey_today
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-SURVEY_TIMEZONE = ZoneInfo("Europe/London")
-
-
-def _today() -> date:
-    return datetime.now(SURVEY_TIMEZONE).date()
-
-
-def _where(settings: Settings) -> str:
-    address = RedisAddress.from_url(settings.redis_url)
-    return f"{address.host}:{address.port}"
 
 
 def _fail(message: str, code: int) -> int:
     print(message, file=sys.stderr)
     return code
+
+
+def _redis_down(settings: Settings) -> int:
+    """Say Redis cannot be reached (host and port, never the password); the exit code to return."""
+    return _fail(f"Redis is not available at {settings.redis.where}: start it (make run) or set REDIS_URL",
+                 EXIT_FAILED)
 
 
 def output_paths(out: Path, fmt: str) -> Dict[str, Path]:
@@ -66,13 +61,10 @@ def _check_writable(paths: Dict[str, Path]) -> Optional[str]:
     return None
 
 
-def export(settings: Settings, args: argparse.Namespace) -> int:
+def export(settings: Settings, args: argparse.Namespace, survey: Any) -> int:
     """Write one survey's export; every file appears whole or not at all."""
     from bot.forum.export import ExportError, ExportOptions
 
-    survey = _survey(args.survey)
-    if isinstance(survey, int):
-        return survey
     paths = output_paths(Path(args.out), args.format)
     problem = _check_writable(paths)
     if problem:
@@ -80,7 +72,7 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
     options = ExportOptions(date_from=args.date_from, date_to=args.date_to, closed_only=args.closed_only,
                             threshold=args.threshold or settings.suppression_threshold)
     try:
-        options.check(survey, _today())
+        options.check(survey, survey_today())
         written = asyncio.run(_export(settings, survey, options, args.format, paths))
     except ExportError as error:
         return _fail(f"Cannot export: {error}", EXIT_USAGE)
@@ -90,8 +82,7 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
         from bot.surveys.store import SurveyStoreError, SurveyStoreUnavailable
 
         if isinstance(error, SurveyStoreUnavailable):
-            return _fail(f"Redis is not available at {_where(settings)}: start it (make run) or set REDIS_URL",
-                         EXIT_FAILED)
+            return _redis_down(settings)
         if isinstance(error, SurveyStoreError):
             return _fail(f"Redis refused: {error}", EXIT_FAILED)
         raise
@@ -99,20 +90,6 @@ def export(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Survey {survey.id}: {responses} responses exported (counts under {options.threshold} suppressed) to "
           + ", ".join(str(path) for path in files))
     return EXIT_OK
-
-
-def _survey(survey_id: str) -> Any:
-    """The survey definition, or the exit code after saying what is wrong."""
-    from bot.surveys.definitions import load_surveys
-
-    try:
-        surveys = load_surveys()
-    except (OSError, ValueError) as error:
-        return _fail(f"Could not read the survey definitions: {error}", EXIT_USAGE)
-    if survey_id not in surveys:
-        known = ", ".join(sorted(surveys)) or "none"
-        return _fail(f"Unknown survey {survey_id!r} (known: {known})", EXIT_USAGE)
-    return surveys[survey_id]
 
 
 async def _export(settings: Settings, survey: Any, options: Any, fmt: str,
@@ -128,7 +105,7 @@ async def _export(settings: Settings, survey: Any, options: Any, fmt: str,
         update = await UpdateStore(client).get(survey.id)
         with _progress_bar() as progress:
             data = await build_export(store, survey, options, classifier=load_classifier(), update=update,
-                                      progress=progress, today=_today())
+                                      progress=progress, today=survey_today())
         files = [_write_atomically(path, DOWNLOADS[name].write, data) for name, path in paths.items()]
         await AuditLog(client).record(f"cli:{_os_user()}", "export", survey.id, fmt=fmt,
                                       params=_audit_params(options))
@@ -204,8 +181,7 @@ def add_user(settings: Settings, name: str, *, password_stdin: bool, replace: bo
     except AccountError as error:
         return _fail(f"Cannot add {name!r}: {error}", EXIT_USAGE)
     except SurveyStoreUnavailable:
-        return _fail(f"Redis is not available at {_where(settings)}: start it (make run) or set REDIS_URL",
-                     EXIT_FAILED)
+        return _redis_down(settings)
     print(f"{'Password changed for' if replace else 'Added'} forum member {name.lower()}; they can log in at /forum")
     return EXIT_OK
 
@@ -220,7 +196,6 @@ def remove_user(settings: Settings, name: str) -> int:
     except AccountError as error:
         return _fail(f"Cannot remove {name!r}: {error}", EXIT_USAGE)
     except SurveyStoreUnavailable:
-        return _fail(f"Redis is not available at {_where(settings)}: start it (make run) or set REDIS_URL",
-                     EXIT_FAILED)
+        return _redis_down(settings)
     print(f"Removed forum member {removed}")
     return EXIT_OK

@@ -159,7 +159,3 @@ def _free_texts(survey: Any, responses: List[Mapping[str, Any]]) -> Tuple[List[s
                 places.append((index, question_id))
     return texts, places
 
-
-def file_stem(survey_id: str, day: date) -> str:
-    """The file name a download gets, without its suffix: ``parent_carer_forum-2026-12-01``."""
-    return f"{survey_id}-{day.isoformat()}"

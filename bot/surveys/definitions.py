@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -39,6 +40,9 @@ SURVEYS_DIR = PROJECT_DIR / "data" / "surveys"
 SURVEY_SUFFIX = ".yml"
 # Files in the surveys folder that hold texts about surveys, not a survey (bot/surveys/invite.py reads it).
 NON_SURVEY_FILES = frozenset({"invitations.yml"})
+
+# Survey dates are Coventry's: a survey that closes on the 31st is open until midnight in the UK.
+SURVEY_TIMEZONE = ZoneInfo("Europe/London")
 
 FRAMEWORK_AREAS = ("Identification", "Participation", "Access", "Transition", "Inclusion")
 KINDS = ("likert", "single_choice", "multiple_choice", "yes_no", "nps", "statement", "free_text")
@@ -99,6 +103,11 @@ QUESTION_FIELDS = {
 }
 OPTION_FIELDS = {"value": True, "label": True, "synonyms": False}
 CONDITION_FIELDS = {"question": True, "op": True, "value": True}
+
+
+def survey_today() -> date:
+    """Today in Coventry, the day survey dates (opens, closes, the day of an update) are counted in."""
+    return datetime.now(SURVEY_TIMEZONE).date()
 
 
 class SurveyDefinitionError(ValueError):

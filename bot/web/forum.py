@@ -38,7 +38,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 import jinja2
 import redis.asyncio as aioredis
@@ -47,10 +46,11 @@ from cryptography.fernet import Fernet
 
 from bot.forum.accounts import AccountStore, InvalidUserName, normalise_name
 from bot.forum.audit import AuditLog
+from bot.forum.charts import long_date
 from bot.forum.sessions import LoginLimiter, Session, SessionStore
 from bot.forum.updates import MAX_UPDATE_CHARS, UpdateError, UpdateStore
 from bot.settings import Settings
-from bot.surveys.definitions import load_surveys
+from bot.surveys.definitions import SURVEY_TIMEZONE, load_surveys, survey_today
 from bot.surveys.store import DAY_SECONDS, SurveyStore, SurveyStoreUnavailable, redis_client
 
 logger = logging.getLogger(__name__)
@@ -60,8 +60,6 @@ LOGIN_PATH = PREFIX + "/login"
 COOKIE_NAME = "forum_session"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 FORUM_CSS_FILE = Path(__file__).parent / "static" / "forum.css"
-# Dates on the dashboard are Coventry's, like the surveys' opening and closing days.
-TIMEZONE = ZoneInfo("Europe/London")
 # A survey's figures from 100,000 responses take seconds; a member clicking between its pages should not wait again.
 RESULTS_CACHE_SECONDS = 60.0
 RESULTS_CACHE_ENTRIES = 32
@@ -134,9 +132,8 @@ def default_backend() -> Backend:
     """The real export, formats and report (imported here, so the chat app never loads them)."""
     from bot.forum import export, report
 
-    downloads = getattr(export, "DOWNLOADS", None) or export.FORMATS
     return Backend(build_export=export.build_export, export_options=export.ExportOptions,
-                   export_error=export.ExportError, downloads=downloads, load_classifier=export.load_classifier,
+                   export_error=export.ExportError, downloads=export.DOWNLOADS, load_classifier=export.load_classifier,
                    render_fragment=report.render_fragment, render_themes=report.render_themes,
                    report_css=report.REPORT_CSS)
 
@@ -235,7 +232,7 @@ def add_forum_routes(app: web.Application, settings: Settings, *, backend: Optio
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    templates.filters["day"] = day_text
+    templates.filters["day"] = long_date  # "1 November 2026", as in the report
     if backend is None:
         try:
             backend = default_backend()
@@ -369,15 +366,6 @@ def _render(request: web.Request, template: str, context: Dict[str, Any], *, sta
     page = forum.templates.get_template("forum/" + template).render(
         session=session, threshold=forum.settings.suppression_threshold, **context)
     return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
-
-
-def day_text(day: date) -> str:
-    """``1 November 2026``: how dates read on the pages."""
-    return f"{day.day} {day:%B %Y}"
-
-
-def _today() -> date:
-    return datetime.now(TIMEZONE).date()
 
 
 def _is_https(request: web.Request) -> bool:
@@ -583,7 +571,7 @@ async def _login(request: web.Request) -> web.StreamResponse:
     wait = await forum.limiter.retry_after(typed, address)
     if wait is not None:
         logger.info("forum login refused: too many failed attempts")
-        until = datetime.now(TIMEZONE) + timedelta(seconds=wait)
+        until = datetime.now(SURVEY_TIMEZONE) + timedelta(seconds=wait)  # the time in Coventry
         minutes = max(1, -(-wait // 60))
         raise PageError(429, f"There have been too many tries to log in. Please try again after "
                              f"{until:%H:%M} (in about {minutes} minute{'s' if minutes != 1 else ''}).",
@@ -631,7 +619,7 @@ async def _index(request: web.Request) -> web.Response:
     session = await _require_session(request)
     forum = request.app[FORUM_KEY]
     threshold = forum.settings.suppression_threshold
-    today = _today()
+    today = survey_today()
     rows = []
     for survey in sorted(forum.surveys.values(), key=lambda s: (s.opens, s.id), reverse=True):
         responses = (await _results(request, survey, None, None)).results.responses
@@ -696,7 +684,7 @@ async def _export(request: web.Request) -> web.Response:
     await asyncio.to_thread(write, buffer, data)
     await forum.audit.record(session.user, "download", survey.id, fmt,
                              {"from": date_from, "to": date_to, "threshold": forum.settings.suppression_threshold})
-    name = download_name(survey.id, _today(), suffix)
+    name = download_name(survey.id, survey_today(), suffix)
     return web.Response(body=buffer.getvalue(), headers={
         "Content-Type": media_type,
         "Content-Disposition": f'attachment; filename="{name}"',
@@ -714,7 +702,7 @@ async def _update(request: web.Request) -> web.StreamResponse:
         raise PageError(403, SENTENCE_EXPIRED)
     text = _field(form, "text", MAX_UPDATE_FIELD)
     try:
-        await forum.updates.set(survey.id, text, session.user, _today())
+        await forum.updates.set(survey.id, text, session.user, survey_today())
     except UpdateError as error:
         return await _render_survey(request, session, survey, None, None, error=str(error), draft=text,
                                     status=400)

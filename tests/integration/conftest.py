@@ -6,11 +6,10 @@ Logs of every service go to ``var/test-logs/`` so a failure can be read after th
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import secrets
 import shutil
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Set
@@ -23,7 +22,7 @@ from bot.settings import Settings
 from bot.stack import VAR_DIR, Stack, latest_model, settings_with_free_ports
 from bot.privacy.hashing import tracker_key
 from tests.integration.clients import SMS_WEBHOOK_URL, Chat, Phone
-from tests.integration.seeding import ForumSeed, seed_forum_survey
+from tests.integration.seeding import ForumSeed, rest_ask, seed_forum_survey
 from tests.integration.standins import TelegramStandIn, TwilioStandIn
 
 PRIVACY_AUDIT = "privacy_audit"
@@ -174,13 +173,5 @@ Ask = Callable[[str], List[dict]]
 @pytest.fixture
 def ask(rasa_url: str, sender: str) -> Ask:
     """Send one message to the Rasa REST channel as ``sender`` and return the bot's messages."""
-
-    def _ask(text: str) -> List[dict]:
-        body = json.dumps({"sender": sender, "message": text}).encode()
-        request = urllib.request.Request(f"{rasa_url}/webhooks/rest/webhook", body,
-                                         {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read() or b"[]")
-
-    return _ask
+    return functools.partial(rest_ask(rasa_url), sender)
 
