@@ -18,6 +18,7 @@ bound the weeks listed in ``over_time``, so a quiet week shows as "fewer than 5"
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -26,7 +27,7 @@ from bot.forum.results import (
     DEFAULT_THRESHOLD, SMALL, AreaSummary, Figure, Nps, QuestionResult, Row, Statements, SurveyResults, Themes, Update,
 )
 from bot.forum.suppression import (
-    AT_MOST, EQUAL, SUBTOTAL, TOTAL, Constraint, Key, all_published, check_threshold, suppress,
+    AT_MOST, EQUAL, SUBTOTAL, TOTAL, CannotProtect, Constraint, Key, all_published, check_threshold, suppress,
 )
 from bot.surveys.definitions import (
     CHOICE_KINDS, FRAMEWORK_AREAS, FREE_TEXT, LIKERT, MULTIPLE_CHOICE, NONE_OF_THESE, NPS, NPS_VALUES, STATEMENT,
@@ -34,6 +35,8 @@ from bot.surveys.definitions import (
 )
 
 __all__ = ["MAX_RANKED_STATEMENTS", "aggregate", "answer_values", "monday"]
+
+logger = logging.getLogger(__name__)
 
 RESPONSES: Key = ("responses",)
 MAX_RANKED_STATEMENTS = 3
@@ -65,15 +68,24 @@ def aggregate(survey: Survey, responses: Iterable[Mapping[str, Any]], *, thresho
     counts, constraints, ranks = _cells(survey, tally, weeks, span, themes, threshold)
     # "Nobody skipped it" is no one's answer: a question everyone answered keeps its percentages.
     zero_ok = [("not_answered", question.id) for question in survey.questions]
-    published = _Published(counts, suppress(counts, constraints, threshold, ranks=ranks, zero_ok=zero_ok))
+    heading = dict(survey_id=survey.id, title=survey.title, audience=survey.audience, threshold=threshold,
+                   generated=generated, date_from=date_from, date_to=date_to, closed_only=closed_only,
+                   opens=survey.opens, closes=survey.closes, update=update)
+    try:
+        hidden = suppress(counts, constraints, threshold, ranks=ranks, zero_ok=zero_ok)
+    except CannotProtect:
+        # Only reached with a total at or above the threshold (a smaller one hides everything, safely): alone, with
+        # no table beside it, it gives nothing away.
+        logger.warning("aggregate: %s has too few responses for any table to be published safely", survey.id)
+        return SurveyResults(**heading, responses=Figure(counts[RESPONSES]), withheld=True)
+    published = _Published(counts, hidden)
     questions = tuple(_question_result(question, published) for question in survey.questions)
     return SurveyResults(
-        survey_id=survey.id, title=survey.title, audience=survey.audience, threshold=threshold, generated=generated,
-        date_from=date_from, date_to=date_to, closed_only=closed_only, opens=survey.opens, closes=survey.closes,
+        **heading,
         responses=published.figure(RESPONSES),
         over_time=tuple((week, published.figure(("week", week))) for week in weeks),
         questions=questions, areas=_areas(survey, questions, themes), statements=_statements(questions),
-        themes=_published_themes(themes, published), update=update,
+        themes=_published_themes(themes, published),
     )
 
 

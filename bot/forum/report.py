@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from bot.forum import charts
 from bot.forum.charts import answer_rows, long_date, percent_text, score_text
-from bot.forum.results import SECONDARY, Figure, QuestionResult, Row, SurveyResults, Theme
+from bot.forum.results import SECONDARY, Figure, QuestionResult, Row, SurveyResults, Theme, withheld_text
 from bot.surveys.definitions import FRAMEWORK_AREAS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -128,7 +128,7 @@ def _context(results: SurveyResults) -> Dict[str, object]:
         "still_open": results.generated.date() <= results.closes,
         "range": _range(results),
         "generated": _generated(results),
-        "notice": _notice(t),
+        "notice": withheld_text(results) if results.withheld else _notice(t),
         "over_time": over_time,
         "most_agreed": _ranked(results.statements.most_agreed, questions),
         "least_agreed": _ranked(results.statements.least_agreed, questions),

@@ -144,3 +144,13 @@ class SurveyResults:
     statements: Statements = field(default_factory=Statements)
     themes: Optional[Themes] = None
     update: Optional[Update] = None
+    # True when no table can be published safely (a tiny survey whose hidden counts the labels alone would give
+    # away, see ``bot.forum.suppression.CannotProtect``): only ``responses`` is published, nothing else is filled.
+    withheld: bool = False
+
+
+def withheld_text(results: SurveyResults) -> str:
+    """Why a withheld survey shows only its number of responses: said the same way on the page and in every file."""
+    return (f"With only {results.responses.text(results.threshold)} responses, no breakdown can be shown without "
+            "risking that someone's answers could be worked out, so only the number of responses is published. "
+            "The figures will appear when more people have answered.")

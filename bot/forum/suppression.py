@@ -41,10 +41,13 @@ When the number of responses itself is below the threshold, everything is hidden
 What it costs, so nobody is surprised: a question everybody answered has 0 "not answered", a small count; with the
 responses published, "answered" would give it away, so "answered" is "not shown" too, then one of its rows (the
 rows add up to "answered"), and with the base hidden the question shows no percentages. Likewise a survey whose
-every answer to a question was the same, or a week in which nobody answered. With a threshold of 2 there are rare
-cases (2 responses, a question with 1 answer and 1 skip) that no pattern of hiding can protect, because "fewer than
-2" already says "0 or 1"; then every count is hidden and a warning is logged. With a threshold of 3 or more no
-such case is known (tests/unit/test_forum_suppression.py searches random responses for one).
+every answer to a question was the same, or a week in which nobody answered. With a threshold of 2 there are cases
+that no pattern of hiding can protect, because the labels themselves say too much: with a threshold of 2, "fewer
+than 2" already says "0 or 1"; with 3, six responses of which three are empty and three answer one question can
+be pinned by the labels alone (three weeks "fewer than 3" add up to at most 6; that question's "answered" and "not
+answered", both "not shown", to at least 6). Hiding more cannot help then, so ``suppress`` raises
+``CannotProtect`` and the caller publishes no table of that survey at all, only its number of responses
+(``bot.forum.aggregates``). tests/unit/test_forum_suppression.py searches random responses for such cases.
 """
 
 from __future__ import annotations
@@ -68,9 +71,21 @@ EQUAL, AT_MOST = "==", "<="
 INNER, SUBTOTAL, TOTAL = 0, 1, 2
 
 __all__ = [
-    "AT_MOST", "DEFAULT_THRESHOLD", "EQUAL", "INNER", "MIN_THRESHOLD", "SUBTOTAL", "TOTAL", "Constraint",
+    "AT_MOST", "CannotProtect", "DEFAULT_THRESHOLD", "EQUAL", "INNER", "MIN_THRESHOLD", "SUBTOTAL", "TOTAL", "Constraint",
     "all_published", "check_threshold", "pinned", "primary", "suppress",
 ]
+
+
+class CannotProtect(Exception):
+    """No pattern of hiding keeps every small count safe: the tables must not be published at all.
+
+    Why an exception: hiding every count is not enough, because each hidden count still says "below the
+    threshold" or "at or above it", and those bounds alone can pin a count. Only withholding the tables is safe.
+    """
+
+    def __init__(self, key: Key) -> None:
+        super().__init__(f"{key!r} can be worked out however the tables are hidden")
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,10 @@ def suppress(counts: Mapping[Key, int], constraints: Iterable[Constraint], thres
     use, ``ranks`` how reluctant we are to hide each count (``INNER`` if missing; ``TOTAL`` for the number of
     responses: if a ``TOTAL`` is below the threshold everything is hidden), ``zero_ok`` counts that may be shown
     when they are 0 (see ``primary``). Returns only the hidden counts.
+
+    Raises:
+        CannotProtect: some hidden count stays pinned down whatever else is hidden (tiny surveys only, see the
+            module docstring); the caller must then publish none of these tables.
     """
     threshold = check_threshold(threshold)
     ranks = dict(ranks or {})
@@ -148,10 +167,8 @@ def suppress(counts: Mapping[Key, int], constraints: Iterable[Constraint], thres
         if not still_pinned:
             break
         choice = secondary.choose(still_pinned[0], hidden)
-        if choice is None:  # everything the pinned count is tied to is hidden already: hide what is left
-            logger.warning("suppression: %s stays pinned down with its tables hidden; hiding every count",
-                           still_pinned[0])
-            return {key: hidden.get(key, SMALL if counts[key] < threshold else SECONDARY) for key in counts}
+        if choice is None:  # everything the pinned count is tied to is hidden already: the labels give it away
+            raise CannotProtect(still_pinned[0])
         # A zero_ok count hidden to protect another is still a small one, and must say so (the audit's bounds).
         hidden[choice] = SMALL if counts[choice] < threshold else SECONDARY
     return secondary.republish(hidden, small)

@@ -41,7 +41,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.forum.charts import long_date
 from bot.forum.report import AUDIENCE_LABELS, render_document
-from bot.forum.results import Figure, SurveyResults
+from bot.forum.results import Figure, SurveyResults, withheld_text
 from bot.surveys.definitions import (
     FREE_TEXT, FRAMEWORK_AREAS, LIKERT, MULTIPLE_CHOICE, NPS, SINGLE_CHOICE, STATEMENT, STATEMENT_LABELS, YES_NO,
     YES_NO_LABELS, Question, Survey,
@@ -141,9 +141,10 @@ def response_rows(data: ExportData) -> Iterator[List[Any]]:
     """The response rows in a random order, numbered 1..n after shuffling; values in ``columns`` order.
 
     Numbers stay ``int``; a blank (unanswered) cell is ``None``. When there are fewer responses than the
-    suppression threshold there are no rows at all: three rows would tell what the "fewer than 5" hides.
+    suppression threshold there are no rows at all: three rows would tell what the "fewer than 5" hides; nor when
+    the results are withheld (the rows would give away what the withheld tables hide).
     """
-    if data.results.responses.suppressed:
+    if data.results.responses.suppressed or data.results.withheld:
         return
     order = list(range(len(data.responses)))
     _RANDOM.shuffle(order)
@@ -225,6 +226,8 @@ def summary_rows(results: SurveyResults) -> Iterator[Tuple[Any, ...]]:
     for name, value in _parameters(results):
         yield row("export", value=name, text=value)
     yield row("responses", value="responses", label="Responses", figure=results.responses)
+    if results.withheld:
+        yield row("withheld", value="withheld", label="Figures withheld", text=withheld_text(results))
     for week, figure in results.over_time:
         yield row("over_time", value=week.isoformat(), label=f"Week of {long_date(week)}", figure=figure)
     by_id = {q.id: q for q in results.questions}
@@ -287,6 +290,7 @@ NPS_GROUP_LABELS = {"promoters": "Promoters (9-10)", "passives": "Passives (7-8)
 SUMMARY_SECTIONS = {
     "export": "the export's parameters (value: the name, text: its value)",
     "responses": "how many responses the figures are made from",
+    "withheld": "present only when no breakdown can be published safely (too few responses): text says why",
     "over_time": "responses per week (value: the Monday)",
     "answered": "how many answered a question (percent: of all responses)",
     "not_answered": "how many skipped a question or were not asked it",
@@ -470,7 +474,8 @@ def about_rows(results: SurveyResults) -> List[Tuple[str, str]]:
     """What a reader of the workbook needs to know: what it covers and what the hidden numbers mean."""
     t = results.threshold
     responses = results.responses.text(t)
-    return [
+    withheld = [("Figures withheld", withheld_text(results))] if results.withheld else []
+    return withheld + [
         ("Survey", f"{results.title} ({results.survey_id})"),
         ("Asked", f"{AUDIENCE_LABELS.get(results.audience, results.audience)}, "
                   f"{long_date(results.opens)} to {long_date(results.closes)}"),

@@ -23,7 +23,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from bot.forum.aggregates import aggregate
 from bot.forum.results import SECONDARY, SMALL, Figure, SurveyResults, Theme, Themes
-from bot.forum.suppression import Constraint, check_threshold, suppress
+from bot.forum.suppression import TOTAL, CannotProtect, Constraint, check_threshold, suppress
 from bot.surveys.definitions import (
     FREE_TEXT, LIKERT, MULTIPLE_CHOICE, NONE_OF_THESE, NPS, STATEMENT, YES_NO, Question, Survey, load_surveys,
 )
@@ -701,6 +701,40 @@ def test_multiple_choice_rows_are_protected_without_adding_up() -> None:
     assert_correct(FORUM, answered, results)
     assert_safe(FORUM, results, integer=True)
     assert_minimal(FORUM, answered, results)
+
+
+def labels_alone_give_away() -> List[Dict[str, Any]]:
+    """Six Strong Voices responses that no hiding protects at threshold 3 (found by the search below).
+
+    Three empty ones on 1, 1 and 2 November, three agreeing with ``clubs_and_trips`` on 7, 11 and 14 November: with
+    every count hidden, the three weeks "fewer than 3" add up to at most 6, and that question's "answered" and "not
+    answered" ("not shown", so 3 or more each) to at least 6, which pins all of them.
+    """
+    return [*responses(2, OPENS), *responses(1, OPENS + timedelta(days=1)),
+            *responses(1, OPENS + timedelta(days=6), clubs_and_trips="agree"),
+            *responses(1, OPENS + timedelta(days=10), clubs_and_trips="agree"),
+            *responses(1, OPENS + timedelta(days=13), clubs_and_trips="agree", age_band="age_11_13")]
+
+
+def test_a_survey_whose_labels_alone_give_it_away_publishes_only_its_total() -> None:
+    answered = labels_alone_give_away()
+    results = results_of(VOICES, answered, threshold=3)
+    assert results.withheld
+    assert results.responses == Figure(6)
+    assert results.questions == results.over_time == results.areas == ()
+    assert results.themes is None and results.statements.most_agreed == ()
+    assert_correct(VOICES, answered, results)
+    assert_safe(VOICES, results, integer=True)
+    assert_minimal(VOICES, answered, results)
+
+
+def test_suppress_refuses_rather_than_hide_everything_with_telling_labels() -> None:
+    """2 responses, 1 answer and 1 skip, threshold 2: "fewer than 2" twice under a hidden total of 2 or more."""
+    counts = {"total": 2, "answered": 1, "skipped": 1}
+    ties = [Constraint((("answered", 1), ("skipped", 1), ("total", -1)), table="q")]
+    with pytest.raises(CannotProtect) as raised:
+        suppress(counts, ties, 2, ranks={"total": TOTAL})
+    assert raised.value.key in counts  # all three are pinned: total 2 or more, each part at most 1
 
 
 def test_suppress_works_on_any_table() -> None:

@@ -400,3 +400,28 @@ def test_writer_module_exports_the_issue_api() -> None:
     for name in ("write_csv_responses", "write_csv_summary", "write_csv_dictionary", "write_xlsx", "write_json",
                  "write_html", "ExportData"):
         assert hasattr(writers, name)
+
+
+def test_a_withheld_survey_exports_its_total_and_why_but_no_rows_or_tables() -> None:
+    """The six responses whose every table the labels would give away: files say why, and hold nothing else."""
+    from tests.unit.test_forum_suppression import VOICES, labels_alone_give_away, results_of
+
+    answered = labels_alone_give_away()
+    data = ExportData(survey=VOICES, responses=answered, results=results_of(VOICES, answered, threshold=3))
+    assert csv_rows(write_csv_responses, data) == []
+    summary = [row for row in csv_rows(write_csv_summary, data) if row["section"] != "export"]
+    assert [(row["section"], row["count"]) for row in summary] == [("responses", "6"), ("withheld", "")]
+    assert "only the number of responses is published" in summary[1]["text"]
+    book = xlsx(data)
+    assert sheet_rows(book["Responses"]) == []
+    about = dict(book["About"].iter_rows(values_only=True))
+    assert "no breakdown can be shown" in about["Figures withheld"]
+    stream = io.BytesIO()
+    write_json(stream, data)
+    exported = json.loads(stream.getvalue())
+    assert exported["responses"] == [] and exported["summary"]["withheld"] is True
+    assert exported["summary"]["questions"] == [] and exported["summary"]["over_time"] == []
+    stream = io.BytesIO()
+    write_html(stream, data)
+    page = stream.getvalue().decode("utf-8")
+    assert "only the number of responses is published" in page and "<h3" not in page
