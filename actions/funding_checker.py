@@ -7,6 +7,9 @@ taken too, unless the message is clearly another question: "how do I appeal the 
   - another question (a topic the assistant answers, "stop", "start again", a disclosure): the form rejects the
     turn and the rules answer that question, which ends the check;
   - anything else ("banana", "hi"): the family tried to answer, so we say what we need and ask again.
+Answers are read by meaning (bot/checker_answers.py): "no job at the moment" is not working, "only my husband
+works" is one working parent, "waiting to hear about DLA" is not yet a route. A bare number ("3") while a question
+is asked is its button, in case the SMS channel could not remember the menu it sent.
 """
 
 from __future__ import annotations
@@ -25,14 +28,18 @@ from actions.forms import is_disclosure, is_interruption
 from actions.knowledge import LAST_TOPIC, knowledge, periods, send_answer
 from bot.dates import BirthDate, parse_birth_date
 from bot.funding import (
-    UNSURE,
+    MAY_GET_WORKING_HOURS,
+    ONE_WORKS,
+    ONE_WORKS_PARTNER_CARER,
     entitlements,
     format_day,
     is_school_age,
     is_unsure,
+    parse_partner_benefit,
     parse_support_route,
     parse_work_answer,
     two_year_offer_still_ahead,
+    work_situation,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,8 +49,10 @@ FORM = "funding_checker_form"
 BIRTH_DATE = "child_birth_date"
 APPROXIMATE_MARK = "~"
 PARENTS_WORK = "parents_work"
+# Asked only when one parent of a couple works: does the other get Carer's Allowance or a disability benefit?
+PARTNER_BENEFIT = "partner_benefit"
 SUPPORT_ROUTE = "support_route"
-CHECKER_SLOTS = (BIRTH_DATE, PARENTS_WORK, SUPPORT_ROUTE)
+CHECKER_SLOTS = (BIRTH_DATE, PARENTS_WORK, PARTNER_BENEFIT, SUPPORT_ROUTE)
 UNKNOWN_BIRTH_DATE = "unknown"
 CHECKER_TOPIC = "check_funding"
 
@@ -53,6 +62,7 @@ INTERRUPTION_MIN_CONFIDENCE = 0.6
 NOT_UNDERSTOOD = {
     BIRTH_DATE: "utter_not_understood_birth_date",
     PARENTS_WORK: "utter_not_understood_yes_no",
+    PARTNER_BENEFIT: "utter_not_understood_partner_benefit",
     SUPPORT_ROUTE: "utter_not_understood_support_route",
 }
 
@@ -101,13 +111,19 @@ class ValidateFundingCheckerForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
-        """Ask about benefits only while the 2-year-old offer can still matter; stop asking for a school-age child."""
+        """Ask about benefits only while the 2-year-old offer can still matter; stop asking for a school-age child.
+
+        The question about the other parent's Carer's Allowance or disability benefit is asked only when one
+        parent of a couple works: it is the one exception that can still give the working parent hours.
+        """
         birth = birth_date_from_slots(tracker)
         slots = list(domain_slots)
         if birth and is_school_age(birth, clock.today()):
             return [BIRTH_DATE]
-        if birth and not two_year_offer_still_ahead(birth, clock.today(), periods()):
+        if birth and not two_year_offer_still_ahead(birth, clock.today(), periods()) and SUPPORT_ROUTE in slots:
             slots.remove(SUPPORT_ROUTE)
+        if tracker.get_slot(PARENTS_WORK) != ONE_WORKS and PARTNER_BENEFIT in slots:
+            slots.remove(PARTNER_BENEFIT)
         return slots
 
     async def extract_child_birth_date(
@@ -128,24 +144,48 @@ class ValidateFundingCheckerForm(FormValidationAction):
     async def extract_parents_work(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        """ "yes"/"no" answer the question when it is asked; "we both work" counts at any time."""
-        return _extract_answer(dispatcher, tracker, PARENTS_WORK, parse_work_answer)
+        """ "yes"/"no"/"just me" answer the question when it is asked; "we both work" counts at any time."""
+        return _extract_answer(dispatcher, tracker, domain, PARENTS_WORK, parse_work_answer)
+
+    async def extract_partner_benefit(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Carer's Allowance or a disability benefit for the parent who isn't working: "yes", "no", "no partner".
+
+        A reply that corrects the work answer instead ("actually we both work") is left to ``parents_work``.
+        """
+        text = _reply(tracker, domain, PARTNER_BENEFIT)
+        if parse_work_answer(text, asked=False) not in (None, ONE_WORKS):
+            return {}
+        return _extract_answer(dispatcher, tracker, domain, PARTNER_BENEFIT, parse_partner_benefit)
 
     async def extract_support_route(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """Benefits, DLA or an EHC plan, "neither" or "not sure"."""
-        return _extract_answer(dispatcher, tracker, SUPPORT_ROUTE, parse_support_route)
+        return _extract_answer(dispatcher, tracker, domain, SUPPORT_ROUTE, parse_support_route)
+
+
+def _reply(tracker: Tracker, domain: DomainDict, slot: str) -> str:
+    """The family's reply, with a bare option number ("2") read as that button of the question just asked."""
+    text = tracker.latest_message.get("text") or ""
+    if tracker.get_slot("requested_slot") != slot or not text.strip().rstrip(".)").isdigit():
+        return text
+    number = int(text.strip().rstrip(".)"))
+    responses = (domain.get("responses") or {}).get(f"utter_ask_{slot}") or [{}]
+    buttons = responses[0].get("buttons") or []
+    return str(buttons[number - 1].get("payload") or text) if 1 <= number <= len(buttons) else text
 
 
 def _extract_answer(
-    dispatcher: CollectingDispatcher, tracker: Tracker, slot: str, parse: Callable[..., Optional[str]]
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, slot: str,
+    parse: Callable[..., Optional[str]],
 ) -> Dict[Text, Any]:
     """Read one answer with ``parse``: short replies only when ``slot`` was just asked, never from another question."""
     asked = tracker.get_slot("requested_slot") == slot
     if is_disclosure(tracker) or (not asked and _is_interruption(tracker)):
         return {}
-    value = parse(tracker.latest_message.get("text") or "", asked=asked)
+    value = parse(_reply(tracker, domain, slot), asked=asked)
     return {slot: value} if value else _attempted(dispatcher, tracker, slot)
 
 
@@ -163,6 +203,11 @@ class ActionStartFundingChecker(Action):
         return [SlotSet(slot, None) for slot in CHECKER_SLOTS] + [SlotSet(LAST_TOPIC, CHECKER_TOPIC)]
 
 
+def _from_working_age() -> str:
+    """ "from the term after your child turns 9 months", with the age from facts.yml, for a check without a date."""
+    return f"from the term after your child turns {knowledge().facts['working_from_age'].value}"
+
+
 class ActionFundingCheckerResult(Action):
     """Tells the family which offers apply to their child, from which date, and how to get them."""
 
@@ -173,11 +218,16 @@ class ActionFundingCheckerResult(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         birth = birth_date_from_slots(tracker)
-        works, route = tracker.get_slot(PARENTS_WORK), tracker.get_slot(SUPPORT_ROUTE)
+        works = work_situation(tracker.get_slot(PARENTS_WORK), tracker.get_slot(PARTNER_BENEFIT))
+        route = tracker.get_slot(SUPPORT_ROUTE)
         if birth is None:
             # Skipped the date of birth: the offers with their ages instead of dates.
             send_answer(dispatcher, "checker_no_birth_date")
-            if works in ("working", UNSURE):
+            if works == ONE_WORKS_PARTNER_CARER:
+                send_answer(dispatcher, "checker_working_partner_carer_if", when=_from_working_age())
+            elif works == ONE_WORKS:
+                send_answer(dispatcher, "checker_working_not_both")
+            elif works in MAY_GET_WORKING_HOURS:
                 send_answer(dispatcher, "funding_30h")
             return [SlotSet(LAST_TOPIC, CHECKER_TOPIC)]
         if is_school_age(birth, clock.today()):

@@ -1,26 +1,38 @@
 """Which funded hours a child can get and from when: the logic behind the funded hours checker.
 
 Pure functions over dates and the family's answers, so the rules are tested against the calendar without Rasa.
+The answers themselves are read by meaning in ``bot/checker_answers.py``; here each reading gets its offer.
 The ages at which each offer begins mirror ``facts.yml`` (2-year-old offer, universal hours at 3, working parent
 hours from 9 months); the funding periods come from ``funding_periods.yml``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import List, Optional, Sequence
 
+from bot.checker_answers import (  # noqa: F401  (the readings are part of this module's interface)
+    NOT_WORKING,
+    ONE_WORKS,
+    ONE_WORKS_PARTNER_CARER,
+    PARTNER_NO,
+    PARTNER_NONE,
+    PARTNER_YES,
+    ROUTE_APPLIED,
+    ROUTE_BENEFITS,
+    ROUTE_DISABILITY,
+    ROUTE_NEITHER,
+    STARTING_WORK,
+    UNSURE,
+    WORKING,
+    WORKING_IF,
+    is_unsure,
+    parse_partner_benefit,
+    parse_support_route,
+    parse_work_answer,
+)
 from bot.dates import FundingPeriod, add_months, funding_from, turns
-
-# The family's answers, as stored in the form's slots.
-WORKING = "working"
-NOT_WORKING = "not_working"
-UNSURE = "unsure"
-ROUTE_BENEFITS = "benefits"  # the family gets a qualifying benefit (2-year-old offer)
-ROUTE_DISABILITY = "disability"  # the child gets DLA or has an EHC plan (2-year-old offer)
-ROUTE_NEITHER = "neither"
 
 TWO_YEAR_OFFER_AGE = 2
 UNIVERSAL_AGE = 3
@@ -29,78 +41,60 @@ WORKING_FROM_MONTHS = 9
 SCHOOL_AGE_YEARS = 5
 
 # Answer names in answers.yml, one per line of the checker's result.
-TWO_YEAR_OFFER = "checker_two_year"
-TWO_YEAR_OFFER_IF = "checker_two_year_if"
+TWO_YEAR_OFFER = "checker_two_year"  # because of the family's benefits (with the Universal Credit income test)
+TWO_YEAR_OFFER_CHILD = "checker_two_year_child"  # because of the child's DLA or EHC plan
+TWO_YEAR_OFFER_APPLIED_IF = "checker_two_year_applied_if"  # applied or waiting: if it is agreed
+TWO_YEAR_OFFER_IF = "checker_two_year_if"  # not sure: the conditions
 UNIVERSAL = "checker_universal"
 WORKING_HOURS = "checker_working"
-WORKING_HOURS_IF = "checker_working_if"
+WORKING_HOURS_IF = "checker_working_if"  # not sure, or earnings may be under the test
+WORKING_HOURS_STARTING_IF = "checker_working_starting_if"  # a job that starts soon
+WORKING_HOURS_PARTNER_CARER_IF = "checker_working_partner_carer_if"  # one works, the other cares or is disabled
+WORKING_HOURS_NOT_BOTH = "checker_working_not_both"  # one works: why the working hours are not listed
 
-_UNSURE = re.compile(r"\b(not sure|unsure|dunno|dont know|do not know|no idea|skip|pass|maybe|not certain)\b")
-_NO = re.compile(r"^\s*(no|nope|nah|n|neither|none|no we dont|not really|no i dont)\b")
-_YES = re.compile(r"^\s*(yes|yeah|yep|yup|y|ye|aye|we do|i do|correct|both)\b")
-_NOT_WORKING = re.compile(
-    r"\b(not working|dont work|do not work|unemployed|no job|out of work|lost (my|his|her) job|on maternity|"
-    r"stay at home|stay-at-home|carer full time|full time carer)\b"
-)
-_WORKING = re.compile(r"\b(work|working|employed|self employed|self-employed|job|full time|part time)\b")
-_BENEFITS = re.compile(
-    r"\b(universal credit|uc|benefits?|tax credits?|income support|jsa|esa|pension credit|asylum|"
-    r"nrpf|no recourse)\b"
-)
-_DISABILITY = re.compile(r"\b(dla|disability living|ehc|ehcp|ehc plan|education health and care)\b")
+# Each reading of "do you both work?" and the working parent hours answer it gets (None: no such line).
+_WORK_ANSWER = {
+    WORKING: WORKING_HOURS,
+    WORKING_IF: WORKING_HOURS_IF,
+    UNSURE: WORKING_HOURS_IF,
+    None: None,  # never asked (the form always asks, so only a school-age or skipped check)
+    STARTING_WORK: WORKING_HOURS_STARTING_IF,
+    ONE_WORKS_PARTNER_CARER: WORKING_HOURS_PARTNER_CARER_IF,
+    ONE_WORKS: None,
+    NOT_WORKING: None,
+}
+# Each reading of "benefits, DLA or an EHC plan?" and the 2-year-old answer it gets.
+_ROUTE_ANSWER = {
+    ROUTE_BENEFITS: TWO_YEAR_OFFER,
+    ROUTE_DISABILITY: TWO_YEAR_OFFER_CHILD,
+    ROUTE_APPLIED: TWO_YEAR_OFFER_APPLIED_IF,
+    UNSURE: TWO_YEAR_OFFER_IF,
+    None: TWO_YEAR_OFFER_IF,
+    ROUTE_NEITHER: None,
+}
+# Readings where a parent works, so the family may get the working parent hours (used without a date of birth).
+MAY_GET_WORKING_HOURS = frozenset(reading for reading, answer in _WORK_ANSWER.items() if answer and reading)
 
 
-def _clean(text: str) -> str:
-    return " ".join(re.sub(r"['’]", "", text.lower()).split())
+def work_situation(parents_work: Optional[str], partner_benefit: Optional[str]) -> Optional[str]:
+    """The work reading once the follow-up about the parent who isn't working is answered.
 
-
-def is_unsure(text: str) -> bool:
-    """True for "not sure", "dunno", "skip" and the like: every question of the checker can be skipped."""
-    return bool(_UNSURE.search(_clean(text)))
-
-
-def parse_work_answer(text: str, *, asked: bool) -> Optional[str]:
-    """Read whether the parents work from a reply.
-
-    Args:
-        text: the reply.
-        asked: True when the question was just asked, so a bare "yes" or "no" answers it.
-
-    Returns:
-        ``WORKING``, ``NOT_WORKING``, ``UNSURE`` or None when the reply says nothing about work.
+    "Only one of us works" is asked whether the other parent gets Carer's Allowance or a disability benefit:
+    "yes" or "not sure" make it the conditional exception; "I don't have a partner" makes it a single parent who
+    works; "no" leaves one working parent (no working parent hours). Unanswered, the exception stays possible.
     """
-    clean = _clean(text)
-    if asked and is_unsure(clean):
-        return UNSURE
-    if _NOT_WORKING.search(clean):
-        return NOT_WORKING
-    if asked and _NO.search(clean):
-        return NOT_WORKING
-    if _WORKING.search(clean) or (asked and _YES.search(clean)):
+    if parents_work != ONE_WORKS:
+        return parents_work
+    if partner_benefit == PARTNER_NONE:
         return WORKING
-    return None
+    if partner_benefit == PARTNER_NO:
+        return ONE_WORKS
+    return ONE_WORKS_PARTNER_CARER
 
 
-def parse_support_route(text: str, *, asked: bool) -> Optional[str]:
-    """Read whether the family gets benefits, or the child gets DLA or has an EHC plan.
-
-    Args:
-        text: the reply.
-        asked: True when the question was just asked, so "neither" or "not sure" answers it.
-
-    Returns:
-        ``ROUTE_BENEFITS``, ``ROUTE_DISABILITY``, ``ROUTE_NEITHER``, ``UNSURE`` or None.
-    """
-    clean = _clean(text)
-    if asked and is_unsure(clean):
-        return UNSURE
-    if _DISABILITY.search(clean):
-        return ROUTE_DISABILITY
-    if _BENEFITS.search(clean):
-        return ROUTE_BENEFITS
-    if asked and _NO.search(clean):
-        return ROUTE_NEITHER
-    return None
+def working_hours_answer(works: Optional[str]) -> Optional[str]:
+    """The answers.yml entry for the working parent hours line, or None when they do not apply."""
+    return _WORK_ANSWER.get(works, WORKING_HOURS_IF)  # an unknown slot value: the conditions, never a plain offer
 
 
 @dataclass(frozen=True)
@@ -134,25 +128,32 @@ def entitlements(
 
     Args:
         birth: the child's date of birth (exact or estimated).
-        works: the parents' answer about work (``WORKING``, ``NOT_WORKING``, ``UNSURE``) or None if not asked.
-        route: the answer about benefits or DLA/EHC plan, or None if not asked.
+        works: the work reading (``bot.checker_answers.WORK_READINGS``, after ``work_situation``), or None if not
+            asked.
+        route: the benefits / DLA / EHC plan reading (``ROUTE_READINGS``), or None if not asked.
         today: the day the family asks.
         periods: the council's funding periods.
 
     Returns:
-        Conditional offers (``*_if``) where the family was not sure, so a skipped question still gets an answer.
+        Plain offers only where the family said they qualify; conditional ones (``*_if``) where they were not sure,
+        have only applied, or fit an exception; none where they said they do not qualify. A couple where only one
+        parent works gets no working parent hours, but the reason (``checker_working_not_both``), dated with the
+        universal hours so it sits beside the other offers.
     """
     offers = []
-    if works in (WORKING, UNSURE):
+    working_answer = working_hours_answer(works)
+    if working_answer:
         starts, _ = funding_from(add_months(birth, WORKING_FROM_MONTHS), periods)
-        offers.append((WORKING_HOURS if works == WORKING else WORKING_HOURS_IF, starts))
-    if two_year_offer_still_ahead(birth, today, periods) and route != ROUTE_NEITHER:
+        offers.append((working_answer, starts))
+    if two_year_offer_still_ahead(birth, today, periods) and _ROUTE_ANSWER.get(route, TWO_YEAR_OFFER_IF):
         starts, _ = funding_from(turns(birth, TWO_YEAR_OFFER_AGE), periods)
-        known = route in (ROUTE_BENEFITS, ROUTE_DISABILITY)
-        offers.append((TWO_YEAR_OFFER if known else TWO_YEAR_OFFER_IF, starts))
+        offers.append((_ROUTE_ANSWER.get(route, TWO_YEAR_OFFER_IF), starts))
     universal_start, _ = funding_from(turns(birth, UNIVERSAL_AGE), periods)
     offers.append((UNIVERSAL, universal_start))
-    return [Entitlement(answer, starts, starts <= today) for answer, starts in sorted(offers, key=lambda o: o[1])]
+    result = [Entitlement(answer, starts, starts <= today) for answer, starts in sorted(offers, key=lambda o: o[1])]
+    if works == ONE_WORKS:
+        result.append(Entitlement(WORKING_HOURS_NOT_BOTH, universal_start, universal_start <= today))
+    return result
 
 
 def format_day(day: date) -> str:

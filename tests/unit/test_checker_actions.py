@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any, Dict, Optional
 
 import pytest
+import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, AllSlotsReset, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -19,10 +21,13 @@ from actions.knowledge import ActionAnswerQuestion
 
 TODAY = date(2026, 11, 28)
 FORM = "funding_checker_form"
+CHECKER_SLOTS = ["child_birth_date", "parents_work", "partner_benefit", "support_route"]
+# The checker's questions as domain.yml asks them, so numbered SMS replies are read against its real buttons.
+_DOMAIN_RESPONSES = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())["responses"]
 DOMAIN = {
-    "slots": {name: {"type": "text", "mappings": [{"type": "custom"}]} for name in
-              ("child_birth_date", "parents_work", "support_route", "last_topic")},
-    "forms": {FORM: {"required_slots": ["child_birth_date", "parents_work", "support_route"]}},
+    "slots": {name: {"type": "text", "mappings": [{"type": "custom"}]} for name in CHECKER_SLOTS + ["last_topic"]},
+    "forms": {FORM: {"required_slots": CHECKER_SLOTS}},
+    "responses": {f"utter_ask_{slot}": _DOMAIN_RESPONSES[f"utter_ask_{slot}"] for slot in CHECKER_SLOTS[1:]},
 }
 
 
@@ -186,3 +191,98 @@ async def test_a_question_mentioning_an_ehcp_does_not_answer_the_benefits_questi
     slots, messages = await _validate(_tracker("the council refused to assess my son for an ehcp, how do i appeal",
                                                "ehc_refusal_appeal", 0.95, requested="child_birth_date"))
     assert slots.get("support_route") is None and slots.get("child_birth_date") is None and messages == []
+
+
+# --- Reading answers by meaning, buttons and numbered replies (issue: the checker read keywords) ------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("only my husband works", "one_works"), ("no job at the moment", "not_working"),
+     ("single parent and i work", "working"), ("im on maternity leave", "working")],
+)
+async def test_free_text_is_read_by_meaning(text: str, expected: str) -> None:
+    """Free text still answers the question, read by what it means."""
+    slots, _ = await _validate(_tracker(text, requested="parents_work", slots={"child_birth_date": "2024-11-03"}))
+    assert slots["parents_work"] == expected
+
+
+@pytest.mark.parametrize("slot", ["parents_work", "partner_benefit", "support_route"])
+async def test_every_button_payload_is_read_as_its_title_says(slot: str) -> None:
+    """Each button of each question fills its slot (payloads are what Rasa gets back)."""
+    slots_before = {"child_birth_date": "2024-11-03", "parents_work": "one_works"}
+    for button in DOMAIN["responses"][f"utter_ask_{slot}"][0]["buttons"]:
+        slots, messages = await _validate(_tracker(button["payload"], requested=slot,
+                                                   slots={k: v for k, v in slots_before.items() if k != slot}))
+        assert slots.get(slot), (slot, button)
+        assert messages == [], (slot, button)
+
+
+@pytest.mark.parametrize(
+    "reply, slot, expected",
+    [("1", "parents_work", "working"), ("2", "parents_work", "working"), ("3", "parents_work", "one_works"),
+     ("4", "parents_work", "not_working"), ("5", "parents_work", "unsure"), ("3", "support_route", "applied"),
+     ("2.", "support_route", "disability"), ("3", "partner_benefit", "no_partner")],
+)
+async def test_a_numbered_reply_is_its_button(reply: str, slot: str, expected: str) -> None:
+    """"3" is the third button of the question just asked, even if the SMS channel lost its menu."""
+    slots, _ = await _validate(_tracker(reply, requested=slot,
+                                        slots={"child_birth_date": "2024-11-03", "parents_work": "one_works"}
+                                        if slot != "parents_work" else {"child_birth_date": "2024-11-03"}))
+    assert slots[slot] == expected
+
+
+async def test_one_working_parent_is_asked_about_the_other() -> None:
+    """Only one of us works: the follow-up about Carer's Allowance or a disability benefit comes next."""
+    slots, _ = await _validate(_tracker("only one of us works", requested="parents_work",
+                                        slots={"child_birth_date": "2024-11-03"}))
+    assert slots["parents_work"] == "one_works"
+    # Every question is now required, in domain order, so Rasa's form itself asks the follow-up next.
+    tracker = _tracker("", requested="parents_work", slots={"child_birth_date": "2024-11-03",
+                                                            "parents_work": "one_works"})
+    required = await ValidateFundingCheckerForm().required_slots(CHECKER_SLOTS, CollectingDispatcher(), tracker,
+                                                                 DOMAIN)
+    assert required == CHECKER_SLOTS
+
+
+async def test_both_working_skips_the_follow_up() -> None:
+    """The follow-up is asked only when it can change the answer."""
+    slots, _ = await _validate(_tracker("we both work", requested="parents_work",
+                                        slots={"child_birth_date": "2024-11-03"}))
+    assert slots["requested_slot"] == "support_route"
+
+
+async def test_a_correction_during_the_follow_up_goes_to_the_work_answer() -> None:
+    """"Actually we both work" while asked the follow-up corrects the work answer, with no "didn't catch that"."""
+    slots, messages = await _validate(_tracker("actually we both work", requested="partner_benefit",
+                                               slots={"child_birth_date": "2024-11-03", "parents_work": "one_works"}))
+    assert slots["parents_work"] == "working" and messages == []
+
+
+async def _result_texts(slots: Dict[str, Any]):
+    dispatcher = CollectingDispatcher()
+    await ActionFundingCheckerResult().run(dispatcher, _tracker("x", active_loop=None, slots=slots), {})
+    return [m["text"] for m in dispatcher.messages]
+
+
+async def test_result_for_one_working_parent_has_no_working_hours() -> None:
+    """One parent works, the other gets no carer or disability benefit: the reason, not the offer."""
+    texts = await _result_texts({"child_birth_date": "2025-01-20", "parents_work": "one_works",
+                                 "partner_benefit": "no", "support_route": "neither"})
+    assert not any(t.startswith("Up to 30 free hours") or t.startswith("If each parent") for t in texts)
+    assert "usually need both parents in a couple to work" in texts[-1]
+
+
+async def test_result_for_a_partner_carer_is_conditional() -> None:
+    """The exception is said as a condition."""
+    texts = await _result_texts({"child_birth_date": "2025-01-20", "parents_work": "one_works",
+                                 "partner_benefit": "yes", "support_route": "applied"})
+    assert texts[0].startswith("If one of you works and the other gets Carer's Allowance")
+    assert texts[1].startswith("If your child is awarded DLA")
+
+
+async def test_result_without_a_birth_date_for_a_partner_carer() -> None:
+    """No date of birth: the conditional sentence still comes, with the age instead of a date."""
+    texts = await _result_texts({"child_birth_date": "unknown", "parents_work": "one_works_partner_carer"})
+    assert any("you may still get up to 30 free hours a week from the term after your child turns 9 months" in t
+               for t in texts)
