@@ -88,3 +88,88 @@ def test_neglect_matches(text: str) -> None:
 def test_everyday_food_and_alone_questions_are_no_false_alarm(text: str) -> None:
     """Ordinary questions about meals and supervision are not neglect."""
     assert not DETECTOR.is_disclosure(text)
+
+
+# ---- the rule (patterns OR the NLU's confidence), the labelled sets and the calibration ----
+
+from bot.safeguarding import SafeguardingRule, safeguarding_rule  # noqa: E402
+from bot.safeguarding.calibration import MISS_COST, choose_threshold, cost  # noqa: E402
+from bot.safeguarding.examples import HELDOUT_FILE, load_examples  # noqa: E402
+
+EXAMPLES = load_examples()
+HELDOUT = load_examples(HELDOUT_FILE)
+
+
+@pytest.fixture(scope="module")
+def rule() -> SafeguardingRule:
+    return safeguarding_rule()
+
+
+def test_the_labelled_set_is_big_balanced_and_sourced() -> None:
+    """At least 200 messages, about half disclosures, each with the page its wording came from."""
+    disclosures = sum(m.disclosure for m in EXAMPLES)
+    assert len(EXAMPLES) >= 200
+    assert 0.4 <= disclosures / len(EXAMPLES) <= 0.6
+    assert all(m.source.startswith("http") for m in EXAMPLES)
+
+
+def test_the_held_out_set_shares_no_page_with_the_labelled_set() -> None:
+    """Held-out wording must come from other pages, or it would measure memory, not the rule."""
+    assert {m.source for m in HELDOUT}.isdisjoint({m.source for m in EXAMPLES})
+    assert {m.text for m in HELDOUT}.isdisjoint({m.text for m in EXAMPLES})
+
+
+def test_no_labelled_everyday_message_matches_a_pattern() -> None:
+    """The patterns are a floor that always counts, so not one everyday worry may match them."""
+    assert [m.text for m in EXAMPLES if not m.disclosure and DETECTOR.is_disclosure(m.text)] == []
+
+
+def test_a_pattern_or_a_confident_model_makes_a_disclosure(rule: SafeguardingRule) -> None:
+    assert rule.is_disclosure("my stepdad hits me when mum is out", confidence=0.0)
+    assert rule.is_disclosure("something the patterns do not know", confidence=rule.threshold)
+    assert not rule.is_disclosure("something the patterns do not know", confidence=rule.threshold - 0.01)
+    assert not rule.is_disclosure("   ", confidence=1.0)
+
+
+def test_a_threshold_that_is_not_a_probability_is_refused(tmp_path) -> None:
+    for value in ("0", "1.5", "yes", "true"):
+        path = tmp_path / "safeguarding.yml"
+        path.write_text(f"model_threshold: {value}\npatterns: ['\\\\bsuicid']\n", encoding="utf-8")
+        with pytest.raises(ValueError, match="model_threshold"):
+            SafeguardingRule.from_file(path)
+
+
+def test_calibration_weighs_a_miss_as_many_false_alarms() -> None:
+    """Disclosures at 0.9, 0.8 and 0.35; everyday worries at 0.6, 0.4 and 0.1: catching the 0.35 one is worth two
+    false alarms, so the threshold goes below it (to the lowest of equal cost: new wording scores lower)."""
+    confidences = [0.9, 0.8, 0.35, 0.6, 0.4, 0.1]
+    disclosures = [True, True, True, False, False, False]
+    caught = [False] * 6
+    assert choose_threshold(confidences, disclosures, caught) == 0.15
+    assert cost(0.35, confidences, disclosures, caught) == 2
+    assert cost(0.65, confidences, disclosures, caught) == MISS_COST
+    # A pattern already catches the hard one: no need to go that low.
+    assert choose_threshold(confidences, disclosures, [False, False, True, False, False, False]) == 0.65
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hi, can you tell me how the 30 hours works for my 3 year old, we just moved from Leicester and I'm not sure "
+        "which nursery to pick, the one near us has a waiting list. also my partner has been hitting me and I need to "
+        "get out with the kids",
+        "Question about the EHCP annual review next month. The SENCO says she will send the forms and I have to write "
+        "my views. Honestly I haven't slept. To be honest I keep thinking everyone would be better off if I wasn't here.",
+    ],
+    ids=["partner-hitting", "better-off-if-i-wasnt-here"],
+)
+def test_a_disclosure_inside_a_long_message_is_caught_by_the_floor(rule: SafeguardingRule, text: str) -> None:
+    """A disclosure after a question about something else is caught whatever the model makes of the rest."""
+    assert rule.is_disclosure(text, confidence=0.0)
+
+
+def test_a_joke_is_no_disclosure_on_the_model_alone_but_never_cancels_a_pattern(rule: SafeguardingRule) -> None:
+    assert not rule.is_disclosure("my 4 year old drew on the new sofa, im going to kill him lol", confidence=0.95)
+    assert not rule.is_disclosure("this EHCP form is killing me \U0001F602", confidence=0.95)
+    assert rule.is_disclosure("i tried to kill myself last year lol and its starting again", confidence=0.0)
+    assert rule.is_disclosure("nobody would even notice if i was gone", confidence=0.95)
