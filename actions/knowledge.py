@@ -22,7 +22,7 @@ LAST_TOPIC = "last_topic"
 # A follow-up is short and starts like one; the alternative topic must still be a plausible reading of it.
 FOLLOW_UP_START = re.compile(r"^(what about|how about|and if|and what|and for|what if|and\b|also\b|if we)")
 FOLLOW_UP_MAX_WORDS = 12
-FOLLOW_UP_MIN_CONFIDENCE = 0.02
+FOLLOW_UP_MIN_CONFIDENCE = 0.01  # the blended ranking spreads a short follow-up thinly over the topics
 # Below this confidence an answer is a best guess, and says which topic it chose (utter_best_guess).
 SURE = 0.5
 BEST_GUESS_RESPONSE = "utter_best_guess"
@@ -90,7 +90,7 @@ class ActionAnswerQuestion(Action):
         ranking = tracker.latest_message.get("intent_ranking") or []
         confidence = next((e.get("confidence") or 0.0 for e in ranking if e.get("name") == topic), 1.0)
         guessed = topic == (tracker.latest_message.get("intent") or {}).get("name")  # not read from context
-        if guessed and confidence < SURE and topic in knowledge().titles:
+        if guessed and confidence < SURE and topic in knowledge().titles and topic not in NEVER_ALSO:
             # A best guess: say which topic was chosen, so a wrong one is noticed at once.
             dispatcher.utter_message(response=BEST_GUESS_RESPONSE, topic_title=knowledge().titles[topic].lower())
         if not send_answer(dispatcher, topic, also=other_readings(ranking, topic)):
