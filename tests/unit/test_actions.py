@@ -12,19 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.fallback import ActionSuggestTopics
 from actions.knowledge import ActionAnswerQuestion
 from actions.safeguarding import ActionSafeguarding
+from tests.unit.trackers import tracker_after
 
 
 def _tracker(intent: str, text: str = "", active_loop: Optional[str] = None) -> Tracker:
-    return Tracker(
-        sender_id="unit-test",
-        slots={},
-        latest_message={"intent": {"name": intent, "confidence": 0.9}, "text": text, "entities": []},
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={"name": active_loop} if active_loop else {},
-        latest_action_name="action_listen",
-    )
+    return tracker_after(text, intent, active_loop=active_loop)
 
 
 async def test_answer_question_sends_the_topic_answer() -> None:

@@ -8,14 +8,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import ActionAnswerQuestion, other_readings
+from tests.unit.trackers import tracker_after
 
 
 def _tracker(ranking: List[Dict[str, Any]], text: str = "a question") -> Tracker:
-    return Tracker(
-        sender_id="unit-test", slots={},
-        latest_message={"intent": ranking[0], "intent_ranking": ranking, "text": text, "entities": []},
-        events=[], paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen",
-    )
+    return tracker_after(text, ranking[0]["name"], ranking[0]["confidence"], ranking=ranking)
 
 
 def _payloads(dispatcher: CollectingDispatcher) -> List[str]:

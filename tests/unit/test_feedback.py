@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import survey
 from actions.knowledge import knowledge
 from bot.feedback_tone import FeedbackToneError, Tone, ToneReader
+from tests.unit.trackers import tracker_after
 
 READER = ToneReader.from_file()
 SMS_LIMIT = 160  # the acknowledgement alone should fit one SMS segment
@@ -93,16 +94,7 @@ def test_a_bad_pattern_stops_loading(tmp_path: Path) -> None:
 
 
 def _tracker(text: str, intent: str = "give_feedback") -> Tracker:
-    return Tracker(
-        sender_id="unit-test",
-        slots={},
-        latest_message={"intent": {"name": intent, "confidence": 0.9}, "text": text, "entities": []},
-        events=[],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+    return tracker_after(text, intent)
 
 
 async def _offer(monkeypatch: pytest.MonkeyPatch, text: str, intent: str = "give_feedback") -> List[dict]:
