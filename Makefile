@@ -58,7 +58,7 @@ run: $(MODEL)
 validate: $(INSTALLED)
 	$(RASA) data validate --fail-on-warnings
 
-test-unit: $(INSTALLED)
+test-unit: $(INSTALLED) $(ENCODER)
 	$(PY) -m pytest tests/unit -q
 
 test-stories: $(MODEL)

@@ -114,8 +114,9 @@ _WORK_CATEGORIES = (
 _PARTNER_CATEGORIES = ("unsure_words", "single_markers", "carer_words", "applied_words", "yes_words", "no_words",
                        "negators")
 _ROUTE_CATEGORIES = (
-    "unsure_words", "child_routes", "other_benefits", "qualifying_benefits", "awarded_words", "refused_words",
-    "appeal_words", "applied_words", "present_markers", "past_markers", "yes_words", "no_words", "negators",
+    "unsure_words", "child_routes", "other_benefits", "qualifying_benefits", "waiting_words", "awarded_words",
+    "refused_words", "appeal_words", "applied_words", "present_markers", "past_markers", "yes_words", "no_words",
+    "negators",
 )
 
 
@@ -272,6 +273,10 @@ def _clause_status(clause: Clause, borrowed: Optional[str]) -> Tuple[Optional[st
         "not_working_words", "carer_words", "work_words")]
     if any(m.category == "start_words" for m in predicates) and not (set(clause.tokens) & lex.start_needs):
         predicates = [m for m in predicates if m.category != "start_words"]
+    if any(m.category == "carer_words" for m in predicates):
+        # "I care for our son full time": "full time" says how much caring, not that the carer has a job.
+        predicates = [m for m in predicates if not (
+            m.category == "work_words" and tuple(clause.tokens[m.start:m.end]) in lex.phrases["work_attributes"])]
     past = clause.has("past_markers") and not clause.has("present_markers")
     hours = [int(h) for h in _HOURS.findall(" ".join(clause.tokens))]
     few_hours = any(h < _min_hours() for h in hours)
@@ -499,6 +504,8 @@ def _modality(clause: Clause) -> Optional[str]:
     """What a clause says of the benefit, DLA or EHC plan it (or the clause before) names."""
     negated = clause.has("negators", "no_words")
     has_yet = "yet" in clause.tokens
+    if clause.has("waiting_words") and not negated:
+        return _APPLIED  # "waiting for the EHCP to be finalised": not awarded yet, whatever follows
     if clause.has("awarded_words") and not negated:
         return _HAS
     if clause.has("refused_words"):

@@ -8,7 +8,7 @@ fits a logistic regression on the embeddings, and at run time blends its probabi
     p(intent) = (1 - weight) * p_DIET(intent) + weight * p_meaning(intent)
 
 The blended ranking replaces DIET's, so the FallbackClassifier after it decides on the blend. ``weight`` and
-``regularisation`` were chosen on the real-world dev set with ``tools/offline_eval.py`` (README, "Answer quality");
+``regularisation`` were chosen on the real-world dev set with ``tests/eval/offline.py`` (README, "Answer quality");
 reading a long message sentence by sentence as well (its surest sentence beside the whole) was tried there and
 added nothing, so the whole message is read.
 """

@@ -9,7 +9,7 @@ from typing import Dict, List
 
 import yaml
 
-from tools.wording_split import DEV, TRAIN, page_of, split_of
+from bot.nlu.wording_split import DEV, TRAIN, page_of, split_of
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_SET = ROOT / "tests" / "data" / "real_world_dev.jsonl"

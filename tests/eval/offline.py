@@ -6,7 +6,7 @@ training data as ``bot.nlu.meaning_classifier`` would, then replays the choice o
 judges the reply with the scorer's own rules (``../shared/eval/score.py``). The final figures always come from
 ``score.py`` against a running assistant; this only narrows the search.
 
-    .venv/bin/python -m tools.offline_eval --model models/send-assistant.tar.gz tests/data/real_world_dev.jsonl
+    .venv/bin/python -m tests.eval.offline --model models/send-assistant.tar.gz tests/data/real_world_dev.jsonl
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCORE_PY = ROOT.parent / "shared" / "eval" / "score.py"
 
 

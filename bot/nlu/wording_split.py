@@ -5,7 +5,7 @@ training data. Splitting by a hash of the page's address makes the two sides dis
 whoever gathers examples (for training or for the dev set) can tell at once whether a page is theirs to use.
 About a quarter of pages belong to the dev set.
 
-    python tools/wording_split.py URL [URL ...]   # prints "dev" or "train" for each
+    python -m bot.nlu.wording_split URL [URL ...]   # prints "dev" or "train" for each
 """
 
 from __future__ import annotations
