@@ -109,11 +109,14 @@ class MeaningClassifier(GraphComponent):
         try:
             with model_storage.read_from(resource) as directory:
                 saved = np.load(directory / WEIGHTS_FILE)
-                return cls(config, model_storage, resource, [str(c) for c in saved["classes"]], saved["coef"],
-                           saved["intercept"])
+                loaded = cls(config, model_storage, resource, [str(c) for c in saved["classes"]], saved["coef"],
+                             saved["intercept"])
         except (ValueError, FileNotFoundError):
             logger.warning("meaning classifier: no trained weights in the model; it will not vote")
             return cls(config, model_storage, resource)
+        # Now, not at the first message: a missing encoder stops the server at start with one clear sentence.
+        encoder(loaded.config["encoder_dir"])
+        return loaded
 
     def probabilities(self, text: str) -> Dict[str, float]:
         """The meaning model's intent probabilities for ``text``."""
