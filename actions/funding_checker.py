@@ -28,9 +28,7 @@ from actions.forms import is_disclosure, is_interruption
 from actions.knowledge import LAST_TOPIC, knowledge, periods, send_answer
 from bot.dates import BirthDate, parse_birth_date
 from bot.funding import (
-    MAY_GET_WORKING_HOURS,
     ONE_WORKS,
-    ONE_WORKS_PARTNER_CARER,
     entitlements,
     format_day,
     is_school_age,
@@ -39,6 +37,7 @@ from bot.funding import (
     parse_support_route,
     parse_work_answer,
     two_year_offer_still_ahead,
+    undated_working_answer,
     work_situation,
 )
 
@@ -223,12 +222,9 @@ class ActionFundingCheckerResult(Action):
         if birth is None:
             # Skipped the date of birth: the offers with their ages instead of dates.
             send_answer(dispatcher, "checker_no_birth_date")
-            if works == ONE_WORKS_PARTNER_CARER:
-                send_answer(dispatcher, "checker_working_partner_carer_if", when=_from_working_age())
-            elif works == ONE_WORKS:
-                send_answer(dispatcher, "checker_working_not_both")
-            elif works in MAY_GET_WORKING_HOURS:
-                send_answer(dispatcher, "funding_30h")
+            working = undated_working_answer(works)
+            if working:
+                send_answer(dispatcher, working, when=_from_working_age())
             return [SlotSet(LAST_TOPIC, CHECKER_TOPIC)]
         if is_school_age(birth, clock.today()):
             send_answer(dispatcher, "checker_school_age")

@@ -88,7 +88,7 @@ class ActionAnswerQuestion(Action):
     ) -> List[EventType]:
         topic = _topic_in_context(tracker)
         ranking = tracker.latest_message.get("intent_ranking") or []
-        confidence = next((e.get("confidence") or 0.0 for e in ranking if e.get("name") == topic), 1.0)
+        confidence = confidence_of(ranking, topic, missing=1.0)  # no ranking (a button's payload): sure
         guessed = topic == (tracker.latest_message.get("intent") or {}).get("name")  # not read from context
         if guessed and confidence < SURE and topic in knowledge().titles and topic not in NEVER_ALSO:
             # A best guess: say which topic was chosen, so a wrong one is noticed at once.
@@ -100,13 +100,18 @@ class ActionAnswerQuestion(Action):
         return [SlotSet(LAST_TOPIC, topic), *leave_form(dispatcher, tracker)]
 
 
+def confidence_of(ranking: Sequence[Dict[str, Any]], topic: str, missing: float = 0.0) -> float:
+    """The NLU's confidence in ``topic``, or ``missing`` when the ranking does not list it."""
+    return next((entry.get("confidence") or 0.0 for entry in ranking if entry.get("name") == topic), missing)
+
+
 def other_readings(ranking: Sequence[Dict[str, Any]], topic: str) -> List[str]:
     """Other topics a message may (also) be asking about, likeliest first: a long message often asks two things.
 
     A topic counts when the NLU gives it at least ``ALSO_MIN`` and at least ``ALSO_RATIO`` of the chosen topic's
     confidence; signposts (safeguarding, feedback, a person) are never offered this way.
     """
-    chosen = next((e.get("confidence") or 0.0 for e in ranking if e.get("name") == topic), 0.0)
+    chosen = confidence_of(ranking, topic)
     found = []
     for entry in ranking:
         name, confidence = entry.get("name") or "", entry.get("confidence") or 0.0

@@ -30,7 +30,7 @@ from actions.knowledge import knowledge, send_answer
 from bot.feedback_tone import Tone, ToneReader
 from bot.privacy.hashing import log_ref, respondent_id
 from bot.privacy.redaction import default_redactor
-from bot.safeguarding import SafeguardingRule, safeguarding_rule
+from bot.safeguarding import safeguarding_rule
 from bot.settings import Settings
 from bot.surveys.answers import parse_answer, parse_command
 from bot.surveys.definitions import Survey, load_surveys
@@ -96,11 +96,6 @@ def panel_store() -> PanelStore:
 def tone_reader() -> ToneReader:
     """The complaint and praise patterns, loaded once per action-server process."""
     return ToneReader.from_file()
-
-
-def _detector() -> SafeguardingRule:
-    """The same safeguarding rule as the NLU override (one per process), so both agree on what a disclosure is."""
-    return safeguarding_rule()
 
 
 def respondent(tracker: Tracker, survey_id: str) -> str:
@@ -233,7 +228,8 @@ class ValidateSurveyForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != ANSWER:
             return {}  # the message that started the form is not an answer
         text = tracker.latest_message.get("text") or ""
-        if is_disclosure(tracker) or _detector().is_disclosure(text):
+        # The same rule as the NLU override (one per process), so both agree on what a disclosure is.
+        if is_disclosure(tracker) or safeguarding_rule().is_disclosure(text):
             return {}  # never stored: the safeguarding rule answers it and stops the survey
         survey = surveys().get(tracker.get_slot(SURVEY_ID) or "")
         try:

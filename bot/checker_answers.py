@@ -320,9 +320,7 @@ def _clause_status(clause: Clause, borrowed: Optional[str]) -> Tuple[Optional[st
 
 def _polarity(category: str, negated: bool, past: bool) -> Optional[str]:
     """A predicate with its "not" and its tense, as what it says of the person now."""
-    if category == "work_words":
-        return _NOT if negated or past else _WORKS
-    if category == "carer_as_job":
+    if category in ("work_words", "carer_as_job"):  # a carer as a paid job is work
         return _NOT if negated or past else _WORKS
     if category == "leave_words":
         return None if negated or past else _WORKS  # off work on leave still counts as working

@@ -51,6 +51,7 @@ WORKING_HOURS_IF = "checker_working_if"  # not sure, or earnings may be under th
 WORKING_HOURS_STARTING_IF = "checker_working_starting_if"  # a job that starts soon
 WORKING_HOURS_PARTNER_CARER_IF = "checker_working_partner_carer_if"  # one works, the other cares or is disabled
 WORKING_HOURS_NOT_BOTH = "checker_working_not_both"  # one works: why the working hours are not listed
+WORKING_HOURS_GENERAL = "funding_30h"  # the hours explained, for a check without a date of birth
 
 # Each reading of "do you both work?" and the working parent hours answer it gets (None: no such line).
 _WORK_ANSWER = {
@@ -90,6 +91,19 @@ def work_situation(parents_work: Optional[str], partner_benefit: Optional[str]) 
     if partner_benefit == PARTNER_NO:
         return ONE_WORKS
     return ONE_WORKS_PARTNER_CARER
+
+
+def undated_working_answer(works: Optional[str]) -> Optional[str]:
+    """Without a date of birth, the working parent hours line for ``works``, or None when there is none.
+
+    The same readings as ``entitlements``: the conditional exception, the reason one working parent gets none,
+    and otherwise the general answer about the hours (``funding_30h``) wherever a parent works.
+    """
+    if works == ONE_WORKS_PARTNER_CARER:
+        return WORKING_HOURS_PARTNER_CARER_IF
+    if works == ONE_WORKS:
+        return WORKING_HOURS_NOT_BOTH
+    return WORKING_HOURS_GENERAL if works in MAY_GET_WORKING_HOURS else None
 
 
 def working_hours_answer(works: Optional[str]) -> Optional[str]:
@@ -145,9 +159,10 @@ def entitlements(
     if working_answer:
         starts, _ = funding_from(add_months(birth, WORKING_FROM_MONTHS), periods)
         offers.append((working_answer, starts))
-    if two_year_offer_still_ahead(birth, today, periods) and _ROUTE_ANSWER.get(route, TWO_YEAR_OFFER_IF):
+    two_year_answer = _ROUTE_ANSWER.get(route, TWO_YEAR_OFFER_IF)
+    if two_year_answer and two_year_offer_still_ahead(birth, today, periods):
         starts, _ = funding_from(turns(birth, TWO_YEAR_OFFER_AGE), periods)
-        offers.append((_ROUTE_ANSWER.get(route, TWO_YEAR_OFFER_IF), starts))
+        offers.append((two_year_answer, starts))
     universal_start, _ = funding_from(turns(birth, UNIVERSAL_AGE), periods)
     offers.append((UNIVERSAL, universal_start))
     result = [Entitlement(answer, starts, starts <= today) for answer, starts in sorted(offers, key=lambda o: o[1])]

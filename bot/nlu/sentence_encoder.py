@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
+from scipy.special import erf  # SciPy comes with Rasa and scikit-learn
 
 from bot.nlu.wordpiece import WordPiece
 
@@ -62,15 +63,8 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
     return (x - mean) / np.sqrt(variance + LAYER_NORM_EPS) * weight + bias
 
 
-_ERF = np.vectorize(math.erf, otypes=[np.float32])
-
-
 def _gelu(x: np.ndarray) -> np.ndarray:
     """BERT's exact GELU, x * Phi(x); the tanh form differs in the fourth decimal, which adds up over 6 layers."""
-    try:
-        from scipy.special import erf  # scipy comes with Rasa; the vectorised math.erf is the slow fallback
-    except ImportError:  # pragma: no cover
-        erf = _ERF
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
+from bot.nlu.evaluation import classified, load_agent, load_questions, parse_all
 from bot.safeguarding.calibration import CANDIDATES, choose_threshold
 from bot.safeguarding.examples import EXAMPLES_FILE, HELDOUT_FILE, LabelledMessage, load_examples
 from bot.safeguarding.rule import safeguarding_rule
@@ -28,15 +28,11 @@ from bot.safeguarding.rule import safeguarding_rule
 Reading = Tuple[float, bool]  # (the NLU's confidence in safeguarding, was safeguarding its best guess)
 
 
-async def readings(model: str, texts: Sequence[str]) -> List[Reading]:
+def readings(model: str, texts: Sequence[str]) -> List[Reading]:
     """What the trained NLU says of each text, before the override decides."""
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(model)
     found = []
-    for text in texts:
-        parsed = await agent.parse_message(text)
-        ranking = [e for e in parsed.get("intent_ranking") or [] if e.get("name") != "nlu_fallback"]
+    for parsed in asyncio.run(parse_all(load_agent(model), texts)):
+        ranking = classified(parsed)
         best = ranking[0]["name"] if ranking else ""
         found.append((float(parsed.get("safeguarding_confidence") or 0.0), best == "safeguarding"))
     return found
@@ -58,8 +54,8 @@ def report(name: str, messages: Sequence[LabelledMessage], flagged: Sequence[boo
 
 
 def dev_messages(path: Path) -> List[LabelledMessage]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [LabelledMessage(row["text"], row["topic"] == "safeguarding", row["topic"], row["source"]) for row in rows]
+    return [LabelledMessage(row["text"], row["topic"] == "safeguarding", row["topic"], row["source"])
+            for row in load_questions(path)]
 
 
 def main() -> None:
@@ -71,8 +67,10 @@ def main() -> None:
     sets = [("labelled (calibration)", load_examples(EXAMPLES_FILE)), ("held-out", load_examples(HELDOUT_FILE))]
     if args.dev:
         sets.append(("real-world dev set", dev_messages(args.dev)))
-    scored = {name: (messages, asyncio.run(readings(args.model, [m.text for m in messages])))
-              for name, messages in sets}
+    found = readings(args.model, [m.text for _, messages in sets for m in messages])  # one model load
+    scored = {}
+    for name, messages in sets:
+        scored[name], found = (messages, found[:len(messages)]), found[len(messages):]
     print("pattern OR confidence >= threshold: disclosures caught / everyday messages flagged")
     print("threshold  " + "".join(f"{name[:24]:>26}" for name in scored))
     for threshold in CANDIDATES:

@@ -1,21 +1,20 @@
 """Try NLU settings on the real-world dev set in seconds, without retraining Rasa for each one.
 
 Why: one Rasa training takes minutes, and a blend weight or a fallback threshold needs a dozen tries. This parses
-every dev question once with a trained model (DIET's ranking), embeds it once, fits the meaning classifier on the
+every dev question once with a model trained without the meaning classifier (DIET's own ranking), embeds it once, fits the meaning classifier on the
 training data as ``bot.nlu.meaning_classifier`` would, then replays the choice of answer for each setting and
 judges the reply with the scorer's own rules (``../shared/eval/score.py``). The final figures always come from
 ``score.py`` against a running assistant; this only narrows the search.
 
-    .venv/bin/python -m tests.eval.offline --model models/send-assistant.tar.gz tests/data/real_world_dev.jsonl
+    .venv/bin/rasa train nlu --config CONFIG_WITHOUT_MEANING.yml --out /tmp/diet --fixed-model-name diet
+    .venv/bin/python -m tests.eval.offline --model /tmp/diet/diet.tar.gz tests/data/real_world_dev.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import itertools
-import json
 import logging
 import sys
 from collections import Counter, defaultdict
@@ -26,34 +25,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-SCORE_PY = ROOT.parent / "shared" / "eval" / "score.py"
-
-
-def _scorer() -> Any:
-    spec = importlib.util.spec_from_file_location("score", SCORE_PY)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_questions(paths: Sequence[str]) -> List[Dict[str, Any]]:
-    rows = []
-    for path in paths:
-        rows += [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-    return rows
-
-
-async def diet_rankings(model: str, texts: Sequence[str]) -> List[List[Dict[str, Any]]]:
-    """The trained pipeline's ranking of each text, without the fallback's own entry."""
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(model)
-    found = []
-    for text in texts:
-        parsed = await agent.parse_message(text)
-        found.append([e for e in parsed.get("intent_ranking") or [] if e.get("name") != "nlu_fallback"])
-    return found
+MEANING = "MeaningClassifier"
 
 
 @lru_cache(maxsize=1)
@@ -63,7 +35,7 @@ def _knowledge() -> Any:
     return load_knowledge()
 
 
-def reply_for(intent: str, ranking: List[Dict[str, Any]], text: str) -> str:
+def reply_for(intent: str, ranking: List[Dict[str, Any]]) -> str:
     """What the assistant would send for ``intent`` (approximately: forms and the survey offer are summarised)."""
     from actions.fallback import parent_of_close_pair, suggested_topics
 
@@ -104,7 +76,7 @@ def encode(texts: Sequence[str]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("questions", nargs="+")
-    parser.add_argument("--model", default=str(ROOT / "models" / "send-assistant.tar.gz"))
+    parser.add_argument("--model", required=True, help="a model trained without the meaning classifier")
     parser.add_argument("--show", action="store_true", help="print the failures of the best setting")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -112,13 +84,20 @@ def main() -> None:
     from rasa.shared.nlu.training_data.loading import load_data
     from sklearn.linear_model import LogisticRegression
 
+    from bot.nlu.evaluation import classified, load_agent, load_questions, parse_all, uses_component
     from bot.nlu.meaning_classifier import blend, softmax
+    from tests.eval.scorer import load_scorer
     from bot.safeguarding import DisclosureDetector
 
-    score = _scorer()
-    questions = load_questions(args.questions)
+    score = load_scorer()
+    questions = load_questions(*args.questions)
     texts = [q["text"] for q in questions]
-    rankings = asyncio.run(diet_rankings(args.model, texts))
+    agent = load_agent(args.model)
+    if uses_component(agent, MEANING):
+        # Its ranking is blended already, and would be blended again below: train one without it.
+        sys.exit(f"{args.model} runs the {MEANING}: give --model a model trained with config.yml minus that "
+                 "component (rasa train nlu --config FILE --out DIR)")
+    rankings = [classified(parsed) for parsed in asyncio.run(parse_all(agent, texts))]
     training = [m for m in load_data(str(ROOT / "data" / "nlu")).intent_examples if m.get("text")]
     train_vectors = encode([m.get("text") for m in training])
     detector = DisclosureDetector.from_file()
@@ -128,7 +107,7 @@ def main() -> None:
     def judged(q: Dict[str, Any], intent: str, ranking: List[Dict[str, Any]]) -> bool:
         key = (intent, tuple(e["name"] for e in ranking[:4]) if intent == "nlu_fallback" else ())
         if key not in replies:
-            replies[key] = reply_for(intent, ranking, q["text"])
+            replies[key] = reply_for(intent, ranking)
         return score.judge(q["topic"], replies[key], q.get("expect")) is None
 
     message_vectors = encode(texts)

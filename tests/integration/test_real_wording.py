@@ -7,13 +7,13 @@ disclosure in a young person's own words.
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import uuid
 from pathlib import Path
 
 import pytest
 
+from bot.nlu.evaluation import load_questions
+from tests.eval.scorer import load_scorer
 from tests.integration.replies import reply_text
 from tests.integration.seeding import rest_ask
 
@@ -21,23 +21,20 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_SET = ROOT / "tests" / "data" / "real_world_dev.jsonl"
-SCORER = ROOT.parent / "shared" / "eval" / "score.py"
 FLOOR = 0.9  # 0.93 when measured (README); a drop below this is a regression worth a look
 
 
 def _judge():
-    if not SCORER.exists():
-        pytest.skip(f"the evaluation kit is not at {SCORER}")
-    spec = importlib.util.spec_from_file_location("score", SCORER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.judge
+    try:
+        return load_scorer().judge
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
 
 
 def test_real_questions_are_answered_every_disclosure_caught_and_no_false_alarm(rasa_url: str) -> None:
     judge = _judge()
     post = rest_ask(rasa_url)  # each question from a new sender, as score.py sends them
-    questions = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = load_questions(DEV_SET)
     failures, missed, alarms = [], [], []
     for question in questions:
         text = reply_text(post(f"dev-{uuid.uuid4().hex}", question["text"]))

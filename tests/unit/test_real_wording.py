@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Dict, List
 
 import yaml
 
+from bot.nlu.evaluation import load_questions
 from bot.nlu.wording_split import DEV, TRAIN, page_of, split_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ URL = re.compile(r"https?://[^\s\"'<>)\]]+")
 
 
 def dev_questions() -> List[Dict[str, str]]:
-    return [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return load_questions(DEV_SET)
 
 
 def training_examples() -> List[Dict[str, str]]:
