@@ -544,7 +544,7 @@ def _birth_from_month_and_year(text: str, today: date) -> Optional[BirthDate]:
     match = _MONTH_YEAR.search(text)
     if not match:
         return None
-    return BirthDate(date=date(_year(match.group(2)), _month(match.group(1)), 1), approximate=True)
+    return BirthDate(date=_make_date(_year(match.group(2)), _month(match.group(1)), 1), approximate=True)
 
 
 def _birth_from_months_old(text: str, today: date) -> Optional[BirthDate]:
@@ -658,7 +658,7 @@ def _request_month(text: str, today: date) -> Optional[date]:
         part, month, year = None, _month(match.group(1)), match.group(2)
     day = _PERIOD_START_DAY[part]
     if year:
-        return date(int(year), month, day)
+        return _make_date(int(year), month, day)  # "in January 0000" names no day
     return date(today.year if month <= today.month else today.year - 1, month, day)
 
 

@@ -38,7 +38,6 @@ GSM7_LOOKALIKES: Mapping[str, str] = {
     "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u200a": " ", "\u202f": " ", "\u2002": " ", "\u2003": " ",
     "\t": " ", "\u00d7": "x", "\u00bd": "1/2", "\u00bc": "1/4", "\u00be": "3/4",
 }
-SMS_SEGMENT_SEPTETS = 160  # one segment on its own
 SMS_CONCATENATED_SEGMENT_SEPTETS = 153  # each segment of a longer message (7 septets go to the joining header)
 # A part is what we send as one API message: at most two concatenated segments, the most a reply should cost.
 SMS_PART_SEPTETS = 2 * SMS_CONCATENATED_SEGMENT_SEPTETS
@@ -101,6 +100,8 @@ class BotMessage:
         lines = [str(message.get("text") or "").strip()]
         lines += [str(message[key]).strip() for key in ("image", "attachment") if isinstance(message.get(key), str)]
         raw_buttons = message.get("buttons") or message.get("quick_replies") or []
+        if not isinstance(raw_buttons, (list, tuple)):
+            raw_buttons = []  # "buttons: 5" (a slip in domain.yml) must not stop the text from being sent
         buttons = tuple(
             Button(title=str(b.get("title") or b.get("payload") or "").strip(), payload=str(b.get("payload") or ""))
             for b in raw_buttons
@@ -335,10 +336,15 @@ def render_telegram(message: BotMessage) -> List[TelegramReply]:
     keyboard: List[Tuple[str, str]] = []
     callbacks: Dict[str, str] = {}
     for button in message.buttons:
+        title = button.title if button.title.strip() else button.payload
+        if not title.strip():
+            continue  # Telegram refuses a button without text, and the whole message with it
         data = callback_data(button.payload)
         if data != button.payload:
             callbacks[data] = button.payload
-        keyboard.append((button.title or button.payload, data))
+        keyboard.append((title, data))
+    if not keyboard:
+        return [TelegramReply(text=t) for t in texts]
     texts = texts or [TELEGRAM_BUTTONS_ONLY_TEXT]
     last = TelegramReply(text=texts[-1], keyboard=tuple(keyboard), callbacks=callbacks)
     return [TelegramReply(text=t) for t in texts[:-1]] + [last]
