@@ -2,6 +2,18 @@
 
 Both the SMS channel (replies) and ``python -m bot survey invite`` (invitations) send through this one class, so a
 parent never gets a text twice whichever of them is sending.
+
+The retry policy (issue #10): a text may be lost, but no retry can ever send it twice. Only two failures are
+retried, because in both Twilio has certainly not queued the message:
+
+- **the request never left**: the connection was refused or timed out before our request headers were written
+  (an aiohttp trace hook, ``on_request_headers_sent``, tells us whether they were);
+- **429 Too Many Requests**: Twilio refuses a request over its rate before queuing anything.
+
+Everything else is final and logged once, with Twilio's status and error code only (never the number or the
+text): a 5xx (Twilio may already have queued the text before failing), a request that went out and then got no
+answer or a broken one, and any other 4xx (a refusal that will not change on retry, e.g. 21610: the number has
+opted out at Twilio).
 """
 
 from __future__ import annotations
@@ -22,7 +34,9 @@ MESSAGES_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
 # seconds, not minutes.
 RETRY_DELAYS_SECONDS = (0.5, 2.0)
 SEND_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
-RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+# Answers that mean Twilio did not queue the message, so sending it again cannot make a second copy. A 5xx is not
+# here: Twilio may have queued the text before failing, and a retry could then reach the family twice.
+RETRY_STATUSES = frozenset({429})
 
 
 class TwilioMessages:
@@ -55,9 +69,9 @@ class TwilioMessages:
     async def send(self, to: str, body: str) -> bool:
         """Send one text to ``to``.
 
-        Retries a 5xx or 429 answer and a request that never reached Twilio (refused, or timed out connecting). A
-        request that went out but got no answer is not retried: Twilio may have queued it, and a second copy would
-        reach the family.
+        Retries only a request that never reached Twilio (refused, or timed out connecting) and a 429 (Twilio
+        refused it before queuing). A 5xx, or a request that went out but got no answer, is not retried: Twilio
+        may have queued it, and a second copy would reach the family.
 
         Returns:
             True when Twilio accepted the message.
@@ -68,7 +82,8 @@ class TwilioMessages:
             outcome = await self._attempt(to, body)
             if outcome is not None:
                 return outcome
-        logger.error("Twilio did not accept a message after %d attempts; giving up", 1 + len(RETRY_DELAYS_SECONDS))
+        logger.error("Twilio did not take a message after %d attempts (never reached, or 429); giving up",
+                     1 + len(RETRY_DELAYS_SECONDS))
         return False
 
     async def _attempt(self, to: str, body: str) -> Optional[bool]:
@@ -78,14 +93,22 @@ class TwilioMessages:
         try:
             async with self._http().post(self._url, data=form, trace_request_ctx=progress) as answer:
                 if answer.status in (200, 201):
-                    result = await answer.json(content_type=None)
+                    try:
+                        result = await answer.json(content_type=None)
+                    except ValueError:  # accepted all the same; a body we cannot read must not resend it
+                        result = None
                     logger.info("sent SMS %s", result.get("sid") if isinstance(result, dict) else "?")
                     return True
                 detail = await answer.text()
+                code = _twilio_error_code(detail)
                 if answer.status in RETRY_STATUSES:
-                    logger.warning("Twilio answered %s; will retry", answer.status)
+                    logger.warning("Twilio answered %s %s (not queued); will retry", answer.status, code)
                     return None
-                logger.error("Twilio refused a message: %s %s", answer.status, _twilio_error_code(detail))
+                if answer.status >= 500:
+                    logger.error("Twilio answered %s %s; not retrying, as it may have queued the text",
+                                 answer.status, code)
+                    return False
+                logger.error("Twilio refused a message: %s %s", answer.status, code)
                 return False
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             if progress["sent"]:

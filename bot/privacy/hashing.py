@@ -17,6 +17,7 @@ TRACKER = "tracker"
 RESPONDENT = "respondent"
 PANEL_MEMBER = "panel"
 LOG = "log"
+RATE = "rate"
 
 
 def keyed_hash(key: bytes, purpose: str, *parts: str) -> str:
@@ -41,6 +42,11 @@ def respondent_id(key: bytes, survey_id: str, sender_id: str) -> str:
 def panel_member_id(key: bytes, panel_id: str, sender_id: str) -> str:
     """Who is on one panel: derived from the sender id, so "delete my data" can find it, but never from answers."""
     return keyed_hash(key, PANEL_MEMBER, panel_id, sender_id)
+
+
+def rate_key(key: bytes, sender_id: str) -> str:
+    """What a sender's message count is kept under: not the sender id, which must never be a Redis key."""
+    return keyed_hash(key, RATE, sender_id)
 
 
 def log_ref(sender_id: str) -> str:

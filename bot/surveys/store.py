@@ -54,6 +54,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.redis_client import async_redis
+
 logger = logging.getLogger(__name__)
 _R = TypeVar("_R")
 
@@ -333,12 +335,7 @@ async def redis_call(awaitable: Awaitable[_R], what: str) -> _R:
 
 def redis_client(url: str) -> aioredis.Redis:
     """A client for the survey stores: text replies, and 2 s timeouts so an outage fails fast (like channel state)."""
-    return aioredis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-    )
+    return async_redis(url)
 
 
 class SurveyStore:

@@ -1,14 +1,19 @@
 """The channels' Redis state: opt-outs that survive restarts and outages, menus, idempotency, callback ids, and no
-phone number ever stored. Against a real redis-server started for each test (no mocks). Issue #4."""
+phone number ever stored. Against a real redis-server started for each test (no mocks). Issue #4.
+
+An opt-out Redis refused is spooled to a directory any later process replays, and honoured meanwhile by every
+process on the host (issue #10)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Iterator, List
+from typing import AsyncIterator, Iterator, List, Optional
 
 import pytest
 import redis
@@ -16,11 +21,17 @@ import redis
 from bot.channel_state import (
     CALLBACK_TTL_SECONDS,
     MENU_TTL_SECONDS,
+    OPT_IN_TTL_SECONDS,
     RASA_KEY_KINDS,
     SEEN_TTL_SECONDS,
+    SENDER_PREFIXES,
+    SPOOL_FILE,
+    SPOOL_REPLAYING_FILE,
     ChannelState,
     ChannelStateUnavailable,
+    OptOutSpool,
     identity_hash,
+    sender_id,
     state_key,
 )
 from bot.settings import RedisAddress
@@ -75,8 +86,8 @@ async def new_state(redis_server: RedisServer) -> AsyncIterator:
     """Makes ChannelStates on the test's Redis (each like a new process) and closes them all afterwards."""
     made: List[ChannelState] = []
 
-    def _make() -> ChannelState:
-        made.append(ChannelState.from_url(redis_server.url, HASH_KEY))
+    def _make(spool_dir: Optional[Path] = None) -> ChannelState:
+        made.append(ChannelState.from_url(redis_server.url, HASH_KEY, spool_dir=spool_dir))
         return made[-1]
 
     yield _make
@@ -121,6 +132,14 @@ def test_bad_keys_are_refused(channel: str, kind: str, ident: str) -> None:
     """A key that could clash with Rasa or break the key's shape is a programming error."""
     with pytest.raises(ValueError):
         state_key(channel, kind, ident)
+
+
+def test_web_sessions_have_their_own_channel_and_prefix() -> None:
+    """Web, SMS and Telegram ids never collide: each channel has its own prefix, and keys accept "web"."""
+    assert len(set(SENDER_PREFIXES.values())) == len(SENDER_PREFIXES) == 3
+    web = sender_id(HASH_KEY, "web", "session-1")
+    assert web.startswith("web-") and web != sender_id(HASH_KEY, "sms", "session-1")[len("sms-"):]
+    assert state_key("web", "rate", "abc:1") == "send:web:rate:abc:1"
 
 
 def test_a_phone_number_hash_is_stable_keyed_and_per_channel() -> None:
@@ -234,3 +253,192 @@ async def test_rasas_keys_are_left_alone(new_state, peek: redis.Redis) -> None:
     await state.save_menu("sms", NUMBER, [])
     assert peek.get("send:tracker:someone") == "{}"
     assert all(k.startswith(("send:sms:", "send:tracker:")) for k in peek.scan_iter("*"))
+
+
+# --- The opt-out spool: never lost, never in one process only (issue #10) ----------------------------------------
+
+OTHER = "+447700900456"
+CHAT = "987654321"
+
+
+def _spool_files(spool: Path) -> List[Path]:
+    """The spool's files in replay order: the one being replayed (older lines), then the one appended to."""
+    return [p for p in (spool / SPOOL_REPLAYING_FILE, spool / SPOOL_FILE) if p.exists()]
+
+
+def _spool_lines(spool: Path) -> List[dict]:
+    return [json.loads(line) for path in _spool_files(spool) for line in path.read_text().splitlines()]
+
+
+def _opt_out_key(state: ChannelState, number: str = NUMBER, channel: str = "sms") -> str:
+    return state_key(channel, "optout", state.identity(channel, number))
+
+
+async def test_an_opt_out_redis_refused_is_replayed_by_a_later_process(redis_server: RedisServer, new_state,
+                                                                      peek: redis.Redis, tmp_path: Path) -> None:
+    """STOP while Redis is down, then the process dies: a new process with the same spool writes it to Redis and
+    removes the spool."""
+    spool = tmp_path / "spool"
+    redis_server.stop()
+    first = new_state(spool)
+    assert await first.opt_out("sms", NUMBER) is True
+    await first.close()  # the process ends before Redis is back: its memory is gone
+    assert [line["optout"] for line in _spool_lines(spool)] == [True]
+    redis_server.start()
+    later = new_state(spool)
+    assert await later.is_opted_out("sms", NUMBER)
+    key = _opt_out_key(later)
+    assert peek.exists(key) and peek.ttl(key) == -1  # in Redis now, and never expires
+    assert _spool_files(spool) == []
+    assert await new_state().is_opted_out("sms", NUMBER)  # any process, even without the spool
+
+
+async def test_another_process_honours_a_spooled_opt_out_while_redis_is_down(redis_server: RedisServer, new_state,
+                                                                           tmp_path: Path,
+                                                                           project_dir: Path) -> None:
+    """A STOP spooled by one process is seen by another (a real second process) while Redis is still down; someone
+    with nothing spooled still cannot be answered (fail closed)."""
+    spool = tmp_path / "spool"
+    redis_server.stop()
+    assert await new_state(spool).opt_out("sms", NUMBER) is True
+    assert await new_state(spool).is_opted_out("sms", NUMBER)  # another instance in this process
+    with pytest.raises(ChannelStateUnavailable):
+        await new_state(spool).is_opted_out("sms", OTHER)
+    script = (
+        "import asyncio, sys\n"
+        "from bot.channel_state import ChannelState, ChannelStateUnavailable\n"
+        "async def main():\n"
+        "    state = ChannelState.from_url(sys.argv[1], sys.argv[2].encode(), spool_dir=sys.argv[3])\n"
+        "    seen = []\n"
+        "    for number in sys.argv[4:]:\n"
+        "        try:\n"
+        "            seen.append(str(await state.is_opted_out('sms', number)))\n"
+        "        except ChannelStateUnavailable:\n"
+        "            seen.append('unavailable')\n"
+        "    await state.close()\n"
+        "    print(' '.join(seen))\n"
+        "asyncio.run(main())\n"
+    )
+    other = subprocess.run([sys.executable, "-c", script, redis_server.url, HASH_KEY.decode(), str(spool), NUMBER,
+                            OTHER], cwd=project_dir, capture_output=True, text=True, timeout=60)
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.split() == ["True", "unavailable"]
+
+
+async def test_an_opt_in_after_an_opt_out_both_spooled_is_opted_in(redis_server: RedisServer, new_state,
+                                                                   peek: redis.Redis, tmp_path: Path) -> None:
+    """Opted out in Redis, then STOP and START during an outage: the latest decision wins once replayed."""
+    spool = tmp_path / "spool"
+    state = new_state(spool)
+    await state.opt_out("sms", NUMBER)
+    redis_server.stop()
+    assert await state.opt_out("sms", NUMBER) is True  # Redis cannot tell it is a repeat
+    assert await state.opt_in("sms", NUMBER) is True
+    assert not await new_state(spool).is_opted_out("sms", NUMBER)  # the spool's latest word, while Redis is down
+    assert [line["optout"] for line in _spool_lines(spool)] == [True, False]
+    redis_server.start()
+    assert not await new_state(spool).is_opted_out("sms", NUMBER)
+    assert not peek.exists(_opt_out_key(state))
+    mark = state_key("sms", "optin", state.identity("sms", NUMBER))
+    assert 0 < peek.ttl(mark) <= OPT_IN_TTL_SECONDS
+    assert _spool_files(spool) == []
+
+
+async def test_the_spool_holds_no_raw_number(redis_server: RedisServer, new_state, tmp_path: Path) -> None:
+    """Privacy: a spooled line holds the key's hash, a time and the decision; never a number or chat id."""
+    spool = tmp_path / "spool"
+    redis_server.stop()
+    state = new_state(spool)
+    await state.opt_out("sms", NUMBER)
+    await state.opt_in("sms", OTHER)
+    await state.opt_out("telegram", CHAT)
+    stored = "\n".join(p.read_text() for p in spool.iterdir() if p.is_file())
+    assert NUMBER not in stored and "7700900123" not in stored and "7700900456" not in stored
+    assert CHAT not in stored
+    assert [line["key"] for line in _spool_lines(spool)] == [
+        _opt_out_key(state), _opt_out_key(state, OTHER), _opt_out_key(state, CHAT, "telegram")]
+    assert all(set(line) == {"at", "key", "optout"} for line in _spool_lines(spool))
+    assert all(oct(p.stat().st_mode & 0o777) == oct(0o600) for p in _spool_files(spool))
+
+
+async def test_a_late_spooled_stop_does_not_undo_a_newer_direct_start(redis_server: RedisServer, new_state,
+                                                                      peek: redis.Redis, tmp_path: Path) -> None:
+    """A STOP spooled on one host, a /start made directly in Redis by another after it: the replay leaves them
+    opted in (the opt-in mark is newer)."""
+    redis_server.stop()
+    host_a = new_state(tmp_path / "a")
+    await host_a.opt_out("telegram", CHAT)
+    redis_server.start()
+    host_b = new_state(tmp_path / "b")
+    await host_b.opt_in("telegram", CHAT)
+    await host_a.first_delivery("telegram", "update-1")  # any call replays host A's spool
+    assert _spool_files(tmp_path / "a") == []
+    assert not peek.exists(_opt_out_key(host_a, CHAT, "telegram"))
+
+
+async def test_a_late_spooled_start_does_not_undo_a_newer_direct_stop(redis_server: RedisServer, new_state,
+                                                                      peek: redis.Redis, tmp_path: Path) -> None:
+    """Opted out, START spooled on one host, STOP again directly on another after it: still opted out."""
+    await new_state().opt_out("sms", NUMBER)
+    redis_server.stop()
+    host_a = new_state(tmp_path / "a")
+    await host_a.opt_in("sms", NUMBER)
+    redis_server.start()
+    host_b = new_state(tmp_path / "b")
+    assert await host_b.opt_out("sms", NUMBER) is False  # already opted out: no second confirmation
+    assert await host_a.is_opted_out("sms", NUMBER)  # replays host A's START first: older, so skipped
+    assert _spool_files(tmp_path / "a") == []
+    assert peek.exists(_opt_out_key(host_a))
+
+
+async def test_a_replay_that_was_interrupted_is_finished_in_order(redis_server: RedisServer, new_state,
+                                                                  peek: redis.Redis, tmp_path: Path) -> None:
+    """A replay that died after moving the spool aside leaves a .replaying file: its lines are replayed first,
+    then the ones spooled after it."""
+    spool = tmp_path / "spool"
+    redis_server.stop()
+    state = new_state(spool)
+    await state.opt_out("sms", NUMBER)
+    OptOutSpool(spool).take()  # a replayer moved it aside, then died before Redis answered
+    assert (spool / SPOOL_REPLAYING_FILE).exists()
+    await state.opt_in("sms", NUMBER)  # newer: in a fresh spool file
+    await state.opt_out("sms", OTHER)
+    assert not await new_state(spool).is_opted_out("sms", NUMBER)  # both files are read while Redis is down
+    assert await new_state(spool).is_opted_out("sms", OTHER)
+    redis_server.start()
+    later = new_state(spool)
+    assert not await later.is_opted_out("sms", NUMBER)
+    assert await later.is_opted_out("sms", OTHER)
+    assert not peek.exists(_opt_out_key(later)) and peek.exists(_opt_out_key(later, OTHER))
+    assert _spool_files(spool) == []
+
+
+async def test_a_stop_being_replayed_elsewhere_is_honoured(redis_server: RedisServer, new_state,
+                                                          tmp_path: Path) -> None:
+    """Redis is back but another process holds the replay lock (its write still on the way): a STOP in the
+    spool counts already, so nobody texts that number meanwhile."""
+    spool = tmp_path / "spool"
+    redis_server.stop()
+    await new_state(spool).opt_out("sms", NUMBER)
+    redis_server.start()
+    with OptOutSpool(spool).replay_lock() as mine:
+        assert mine
+        state = new_state(spool)
+        assert await state.is_opted_out("sms", NUMBER)
+        assert not await state.is_opted_out("sms", OTHER)
+        assert _spool_files(spool)  # left for its replayer
+    assert await state.is_opted_out("sms", NUMBER)
+    assert _spool_files(spool) == []
+
+
+async def test_without_a_spool_dir_decisions_stay_in_memory(redis_server: RedisServer, new_state) -> None:
+    """spool_dir=None: as before, kept in this process only (another process cannot tell)."""
+    state = new_state()
+    redis_server.stop()
+    await state.opt_out("sms", NUMBER)
+    assert await state.is_opted_out("sms", NUMBER)
+    with pytest.raises(ChannelStateUnavailable):
+        await new_state().is_opted_out("sms", NUMBER)
+    redis_server.start()
+    assert await state.is_opted_out("sms", NUMBER)
+    assert await new_state().is_opted_out("sms", NUMBER)
