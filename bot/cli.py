@@ -395,6 +395,8 @@ async def _register_telegram(config: TelegramConfig, url: str, commands: Sequenc
 
 
 def _run(settings: Settings) -> int:
+    from bot.supervisor import STEP_INTERVAL_SECONDS, Supervisor
+
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
@@ -411,16 +413,12 @@ def _run(settings: Settings) -> int:
         print(f"Could not start: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(f"\n  The chat is ready: open {stack.web_url}  (Ctrl-C stops everything)\n", flush=True)
-    code = EXIT_OK
+    # A service that dies is started again (1 s, 2 s, 4 s … 30 s apart); only Ctrl-C or SIGTERM stops the stack.
+    supervisor = Supervisor(stack)
     try:
         while not stopping:
-            exited = stack.first_exited()
-            if exited:
-                logger.error("%s stopped unexpectedly (exit code %s); stopping the rest", exited.name,
-                             exited.process.returncode)
-                code = EXIT_FAILED
-                break
-            time.sleep(0.5)
+            supervisor.step()
+            time.sleep(STEP_INTERVAL_SECONDS)
     finally:
         stack.stop()
-    return code
+    return EXIT_OK

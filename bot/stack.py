@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, IO, List, Optional
+from typing import Callable, Dict, IO, List, Optional
 
 from bot.settings import RedisAddress, Settings
 
@@ -41,7 +42,12 @@ LOOPBACK = "127.0.0.1"
 # Rasa needs 30-60 s to load a model on a small machine; give it room before calling the start a failure.
 RASA_START_TIMEOUT_SECONDS = 240.0
 SERVICE_START_TIMEOUT_SECONDS = 60.0
-STOP_GRACE_SECONDS = 10.0
+# How long a service has to stop after SIGTERM before it is killed. The Rasa server finishes the turns it has
+# accepted for up to settings.shutdown_grace_seconds (20 s by default), so this must be longer than that.
+STOP_GRACE_SECONDS = 30.0
+# What the Rasa server gets beyond its own shutdown grace, to close its connections and exit.
+STOP_MARGIN_SECONDS = 10.0
+READY_POLL_SECONDS = 0.5
 DEV_SECRETS_FILE = "dev-secrets.json"
 _PR_SET_PDEATHSIG = 1
 
@@ -109,26 +115,121 @@ def _die_with_parent() -> None:
 
 @dataclass
 class Service:
-    """One running child process."""
+    """One child process and its start recipe, so it can be started again the same way (same command, so the same
+    port, directory and files; same environment; same readiness check and timeout).
+
+    ``process`` is the latest process started (None before the first start). Children are started from the calling
+    thread, and ``PR_SET_PDEATHSIG`` fires when that *thread* ends: start and restart services from a thread that
+    lives as long as the stack (the main thread, in ``make run`` and the tests).
+    """
 
     name: str
-    process: subprocess.Popen
+    command: List[str]
+    ready: Callable[[], bool]  # True once the service answers (called only while its process runs)
+    timeout: float  # how long a start may take before it counts as failed
+    env: Optional[Dict[str, str]] = None  # None: ours
+    log_path: Optional[Path] = None  # None: our stdout/stderr; else appended to, across restarts
+    stop_grace: float = STOP_GRACE_SECONDS
+    process: Optional[subprocess.Popen] = None
     log: Optional[IO[bytes]] = None
 
+    @property
+    def running(self) -> bool:
+        """True while the latest process has not exited."""
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> Optional[int]:
+        """The latest process's exit code (negative: the signal that killed it), or None while it runs."""
+        return None if self.process is None else self.process.poll()
+
+    def is_ready(self) -> bool:
+        """True when the process runs and answers its readiness check."""
+        if not self.running:
+            return False
+        try:
+            return bool(self.ready())
+        except Exception:  # noqa: BLE001 - a check that breaks means "not ready", never a crashed supervisor
+            logger.debug("readiness check of %s failed", self.name, exc_info=True)
+            return False
+
+    def launch(self) -> subprocess.Popen:
+        """Start the process in its own process group and return at once (``wait_until_ready`` waits for it).
+
+        Raises:
+            StackError: the program could not be run at all.
+        """
+        if self.running:
+            raise StackError(f"{self.name} is already running (pid {self.process.pid})")
+        self._close_log()
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self.log = open(self.log_path, "ab")
+        try:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT if self.log else None,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        except OSError as error:
+            self._close_log()
+            raise StackError(f"{self.name} could not be started: {error}") from error
+        return self.process
+
+    def wait_until_ready(self, timeout: Optional[float] = None) -> None:
+        """Wait until the service answers.
+
+        Raises:
+            StackError: it exited first, or did not answer within ``timeout`` (default: its own).
+        """
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while not self.is_ready():
+            if not self.running:
+                where = f" (see {self.log_path})" if self.log_path else ""
+                raise StackError(f"{self.name} exited with code {self.returncode} while starting{where}")
+            if time.monotonic() > deadline:
+                raise StackError(f"{self.name} did not answer within {timeout:.0f} s")
+            time.sleep(READY_POLL_SECONDS)
+        logger.info("%s is up (pid %s)", self.name, self.process.pid)
+
+    def start(self) -> None:
+        """Launch the service and wait until it answers; on failure stop what was started and raise StackError."""
+        self.launch()
+        try:
+            self.wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+
     def stop(self) -> None:
-        """SIGTERM the service's process group, then SIGKILL it if it lingers."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                logger.warning("%s did not stop in %.0f s; killing it", self.name, STOP_GRACE_SECONDS)
+        """SIGTERM the service's process group, then SIGKILL it if it lingers past ``stop_grace``."""
+        process = self.process
+        if process is not None:
+            if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                    os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(self.stop_grace)
+                except subprocess.TimeoutExpired:
+                    logger.warning("%s did not stop in %.0f s; killing it", self.name, self.stop_grace)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            # The leader is gone; anything it started that lingers in its group would hold the port a restart
+            # needs. (The group's id cannot be reused while a member remains, so this reaches only our children.)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        self._close_log()
+
+    def _close_log(self) -> None:
         if self.log:
             self.log.close()
+            self.log = None
 
 
 @dataclass
@@ -156,7 +257,7 @@ class Stack:
                 timeout=SERVICE_START_TIMEOUT_SECONDS,
             )
             self._spawn("Rasa server", self._rasa_command(), ready_url=f"{self.settings.rasa_url}/",
-                        timeout=RASA_START_TIMEOUT_SECONDS)
+                        timeout=RASA_START_TIMEOUT_SECONDS, stop_grace=self._rasa_stop_grace())
             if start_web:
                 self._spawn("web app", [sys.executable, "-m", "bot.web"], ready_url=f"{self.web_url}/healthz",
                             timeout=SERVICE_START_TIMEOUT_SECONDS, ready_statuses=(200, 503))
@@ -173,8 +274,38 @@ class Stack:
             service.stop()
 
     def first_exited(self) -> Optional[Service]:
-        """A service that has exited on its own, if any (the supervisor then stops the rest)."""
-        return next((s for s in self.services if s.process.poll() is not None), None)
+        """A service whose process has exited, if any (``bot.supervisor.Supervisor`` starts such services again)."""
+        return next((s for s in self.services if not s.running), None)
+
+    def service(self, name: str) -> Service:
+        """The service called ``name`` ("Redis", "action server", "Rasa server", "web app").
+
+        Raises:
+            StackError: the stack has no such service (Redis is not ours when REDIS_URL points to a running one).
+        """
+        found = next((s for s in self.services if s.name == name), None)
+        if found is None:
+            known = ", ".join(s.name for s in self.services) or "none"
+            raise StackError(f"the stack has no service {name!r} (it has: {known})")
+        return found
+
+    def restart(self, name: str) -> Service:
+        """Stop the service if it runs, then start it again from its recipe (same command, ports, directory and
+        environment) and wait until it answers.
+
+        Raises:
+            StackError: no such service, or it did not come back (it is then stopped; ``restart`` may be tried again).
+        """
+        service = self.service(name)
+        logger.info("restarting %s", name)
+        service.stop()
+        service.start()
+        return service
+
+    def _rasa_stop_grace(self) -> float:
+        """The Rasa server finishes accepted turns for its shutdown grace: give it that and a margin to exit."""
+        grace = float(getattr(self.settings, "shutdown_grace_seconds", 0.0) or 0.0)
+        return max(STOP_GRACE_SECONDS, grace + STOP_MARGIN_SECONDS)
 
     def child_env(self) -> Dict[str, str]:
         """The environment every child gets: ours, plus what endpoints.yml and the web app read."""
@@ -194,6 +325,17 @@ class Stack:
             PYTHONUNBUFFERED="1",
             # Rasa's telemetry and crash reports go to a third party and may carry what a family typed: never.
             RASA_TELEMETRY_ENABLED="false",
+            # Every child logs through bot.logs at one level and format (Rasa itself reads LOG_LEVEL too).
+            LOG_LEVEL=self.settings.log_level,
+            LOG_FORMAT=self.settings.log_format,
+            # Sanic reads SANIC_* variables as its config: Rasa answers 413 to a body over MAX_BODY_BYTES before
+            # reading it (the action server, which receives whole trackers, keeps Sanic's own limit).
+            SANIC_REQUEST_MAX_SIZE=str(self.settings.max_body_bytes),
+            # Sanic's access record holds the client's address and the URL (with Rasa's sender ids in its API's).
+            SANIC_ACCESS_LOG="false",
+            # The action server (rasa_sdk) listens on every interface unless told: here only Rasa calls it.
+            SANIC_HOST=LOOPBACK,
+            SPOOL_DIR=self.settings.spool_dir,
         )
         if self.settings.privacy_key:
             env["PRIVACY_KEY"] = self.settings.privacy_key
@@ -201,6 +343,8 @@ class Stack:
             env["PANEL_ENCRYPTION_KEY"] = self.settings.panel_key
         if self.settings.forum_session_key:
             env["FORUM_SESSION_KEY"] = self.settings.forum_session_key
+        if self.settings.channel_hash_key:
+            env["CHANNEL_HASH_KEY"] = self.settings.channel_hash_key
         return env
 
     def _rasa_command(self) -> List[str]:
@@ -211,6 +355,8 @@ class Stack:
             "--port", str(self.settings.rasa_port),
             "--endpoints", "endpoints.yml",
             "--credentials", "credentials.yml",
+            # bot.logs' handler and privacy filter: no message text, number or sender id in Rasa's log at any level.
+            "--logging-config-file", "bot/logging_rasa.yml",
         ]
         if self.settings.rasa_token:
             # The HTTP API (tracker edits, model swaps) is only ever on behind a token.
@@ -233,9 +379,14 @@ class Stack:
         if port_is_open(LOOPBACK, address.port):
             raise StackError(f"Port {address.port} is taken by something that is not Redis: set REDIS_URL.")
         redis_dir.mkdir(parents=True, exist_ok=True)
+        # Every write goes to the append-only file, fsynced once a second: a SIGTERM loses nothing, a killed Redis
+        # or a crashed machine at most the last second or two (two when the disk is slow); no RDB snapshots.
+        # Opt-outs and answers must never be evicted: when memory runs out, writes fail (the chat says "try again
+        # later") rather than Redis dropping keys.
         command = [
-            server, "--bind", LOOPBACK, "--port", str(address.port), "--dir", str(redis_dir),
-            "--appendonly", "yes", "--save", "", "--protected-mode", "yes",
+            server, "--bind", LOOPBACK, "--port", str(address.port), "--dir", str(redis_dir.resolve()),
+            "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--maxmemory-policy", "noeviction",
+            "--protected-mode", "yes",
         ]
         if address.password:
             command += ["--requirepass", address.password]
@@ -248,44 +399,33 @@ class Stack:
         *,
         timeout: float,
         ready_url: Optional[str] = None,
-        ready=None,
+        ready: Optional[Callable[[], bool]] = None,
         ready_statuses=(200,),
-    ) -> None:
-        log = None
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            log = open(self.log_dir / f"{name.replace(' ', '-').lower()}.log", "ab")
-        process = subprocess.Popen(
-            command,
-            cwd=PROJECT_DIR,
-            env=self.child_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT if log else None,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        service = Service(name=name, process=process, log=log)
+        stop_grace: float = STOP_GRACE_SECONDS,
+    ) -> Service:
+        """Record the service's recipe, start it and wait until it answers (it is in ``services`` even if that
+        fails, so ``stop`` cleans up)."""
+        if ready is None:
+            if ready_url is None:
+                raise ValueError("a service needs ready or ready_url")
+            ready = functools.partial(_http_answers, ready_url, tuple(ready_statuses))
+        log_path = None if self.log_dir is None else self.log_dir / f"{name.replace(' ', '-').lower()}.log"
+        service = Service(name=name, command=list(command), ready=ready, timeout=timeout, env=self.child_env(),
+                          log_path=log_path, stop_grace=stop_grace)
         self.services.append(service)
-        check = ready or (lambda: _http_status(ready_url) in ready_statuses)
-        deadline = time.monotonic() + timeout
-        while not check():
-            if process.poll() is not None:
-                where = f" (see {log.name})" if log else ""
-                raise StackError(f"{name} exited with code {process.returncode} while starting{where}")
-            if time.monotonic() > deadline:
-                raise StackError(f"{name} did not answer within {timeout:.0f} s")
-            time.sleep(0.5)
-        logger.info("%s is up (pid %s)", name, process.pid)
+        service.start()
+        return service
 
 
 def with_dev_secrets(settings: Settings, directory: Path = VAR_DIR) -> Settings:
-    """Settings with PRIVACY_KEY, PANEL_ENCRYPTION_KEY and FORUM_SESSION_KEY filled in for a developer's machine.
+    """Settings with PRIVACY_KEY, PANEL_ENCRYPTION_KEY, FORUM_SESSION_KEY and CHANNEL_HASH_KEY filled in for a
+    developer's machine.
 
     ``make run`` must work with no configuration, but nothing may be stored under raw ids or in clear, so the first
     run makes random keys and keeps them in ``var/dev-secrets.json`` (readable by the owner only). Production sets
     both variables instead; keys from the environment always win.
     """
-    if settings.privacy_key and settings.panel_key and settings.forum_session_key:
+    if settings.privacy_key and settings.panel_key and settings.forum_session_key and settings.channel_hash_key:
         return settings
     from cryptography.fernet import Fernet  # only the supervisor needs it, and only here
 
@@ -297,7 +437,8 @@ def with_dev_secrets(settings: Settings, directory: Path = VAR_DIR) -> Settings:
     if not isinstance(stored, dict):
         stored = {}
     made = {"PRIVACY_KEY": lambda: secrets.token_hex(32), "PANEL_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
-            "FORUM_SESSION_KEY": lambda: Fernet.generate_key().decode()}
+            "FORUM_SESSION_KEY": lambda: Fernet.generate_key().decode(),
+            "CHANNEL_HASH_KEY": lambda: secrets.token_hex(32)}
     missing = [name for name in made if not stored.get(name)]
     if missing:
         # Keep the keys already made (answers and panel contacts are stored under them); add only the new ones.
@@ -310,7 +451,13 @@ def with_dev_secrets(settings: Settings, directory: Path = VAR_DIR) -> Settings:
                        ", ".join(missing))
     return replace(settings, privacy_key=settings.privacy_key or stored["PRIVACY_KEY"],
                    panel_key=settings.panel_key or stored["PANEL_ENCRYPTION_KEY"],
-                   forum_session_key=settings.forum_session_key or stored["FORUM_SESSION_KEY"])
+                   forum_session_key=settings.forum_session_key or stored["FORUM_SESSION_KEY"],
+                   channel_hash_key=settings.channel_hash_key or stored["CHANNEL_HASH_KEY"])
+
+
+def _http_answers(url: str, statuses: tuple) -> bool:
+    """True when a GET of ``url`` answers with one of ``statuses``."""
+    return _http_status(url) in statuses
 
 
 def _http_status(url: str) -> Optional[int]:
