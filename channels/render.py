@@ -22,6 +22,15 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: Any) -> str:
+    """A field as text, without lone surrogates: a slot echoed into a reply could carry one, and no medium's
+    encoder (UTF-8 for Telegram, UTF-16 for its length rules) can send it."""
+    return _SURROGATES.sub("", str(value or ""))
+
+
 # --- GSM-7 --------------------------------------------------------------------------------------------------------
 # The GSM 03.38 default alphabet (one septet each) and its extension table (two septets each: escape + character).
 GSM7_BASIC = frozenset(
@@ -97,13 +106,13 @@ class BotMessage:
         Returns:
             The message as text and buttons.
         """
-        lines = [str(message.get("text") or "").strip()]
-        lines += [str(message[key]).strip() for key in ("image", "attachment") if isinstance(message.get(key), str)]
+        lines = [_text(message.get("text")).strip()]
+        lines += [_text(message[key]).strip() for key in ("image", "attachment") if isinstance(message.get(key), str)]
         raw_buttons = message.get("buttons") or message.get("quick_replies") or []
         if not isinstance(raw_buttons, (list, tuple)):
             raw_buttons = []  # "buttons: 5" (a slip in domain.yml) must not stop the text from being sent
         buttons = tuple(
-            Button(title=str(b.get("title") or b.get("payload") or "").strip(), payload=str(b.get("payload") or ""))
+            Button(title=_text(b.get("title") or b.get("payload")).strip(), payload=_text(b.get("payload")))
             for b in raw_buttons
             if isinstance(b, Mapping) and (b.get("payload") or b.get("title"))
         )

@@ -195,6 +195,8 @@ def _check_telegram(message: BotMessage) -> None:
 @example(message={"quick_replies": 1.5})
 @example(message={"buttons": [{"title": " ", "payload": ""}]})
 @example(message={"buttons": [{"title": "\n", "payload": "  "}], "text": "Choose"})
+@example(message={"image": "\ud800"})  # found by this property: UnicodeEncodeError in the Telegram renderer
+@example(message={"text": "hi \udfff", "buttons": [{"title": "\ud83d", "payload": "/x"}]})
 def test_any_rasa_message_renders_for_sms_and_telegram(message: Dict[str, Any]) -> None:
     """Whatever Rasa (or a typo in domain.yml) hands a channel, it renders; nothing Twilio or Telegram refuses."""
     bot_message = BotMessage.from_rasa(message)
