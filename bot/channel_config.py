@@ -35,9 +35,11 @@ TELEGRAM_ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 
 TWILIO_SECRETS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER")
 TELEGRAM_SECRETS = ("TELEGRAM_TOKEN", "TELEGRAM_SECRET_TOKEN")
-# Phone numbers and chat ids are stored as HMACs under this key. Changing it orphans every stored opt-out, so set
-# CHANNEL_HASH_KEY in production rather than rely on the fallbacks (which change when a token is rotated).
-HASH_KEY_VARIABLES = ("CHANNEL_HASH_KEY", "TWILIO_AUTH_TOKEN", "TELEGRAM_TOKEN")
+# Phone numbers and chat ids are stored as HMACs under this key. Changing it orphans every stored opt-out, so it is
+# its own variable and required: falling back to a token would un-do every opt-out when the token is rotated.
+HASH_KEY_VARIABLE = "CHANNEL_HASH_KEY"
+# Keys every channel needs besides its own secrets: the conversation hashes and the survey panel's contacts.
+REQUIRED_KEY_VARIABLES = (HASH_KEY_VARIABLE, "PRIVACY_KEY", "PANEL_ENCRYPTION_KEY")
 
 
 class ChannelConfigError(ValueError):
@@ -109,16 +111,23 @@ class TelegramConfig:
 
 
 def channel_hash_key(env: Mapping[str, str]) -> bytes:
-    """The key for hashing phone numbers and chat ids: CHANNEL_HASH_KEY, else the Twilio auth token, else the
-    Telegram token.
+    """The key for hashing phone numbers and chat ids (CHANNEL_HASH_KEY).
 
     Raises:
-        ChannelConfigError: none of them is set.
+        ChannelConfigError: it is unset; the message says what to set (a channel never starts without it).
     """
-    for name in HASH_KEY_VARIABLES:
-        if env.get(name):
-            return env[name].encode("utf-8")
-    raise ChannelConfigError(f"set one of {', '.join(HASH_KEY_VARIABLES)} to hash phone numbers and chat ids")
+    value = env.get(HASH_KEY_VARIABLE)
+    if not value:
+        raise ChannelConfigError(
+            f"{HASH_KEY_VARIABLE} must be set when a channel is on: a long random string, kept for good "
+            "(opt-outs are stored under it; `make run` makes one in var/)"
+        )
+    return value.encode("utf-8")
+
+
+def missing_keys(env: Mapping[str, str]) -> Tuple[str, ...]:
+    """The keys a switched-on channel needs that are unset (empty when it may start)."""
+    return tuple(name for name in REQUIRED_KEY_VARIABLES if not env.get(name))
 
 
 # --- Texts ----------------------------------------------------------------------------------------------------------
@@ -132,7 +141,8 @@ class SmsTexts:
     opted_in: str  # after START/YES/UNSTOP from an opted-out number
     help: str  # HELP/INFO
     no_text: str  # an empty message or a picture without words
-    unavailable: str  # the assistant failed to answer
+    unavailable: str  # the assistant failed to answer (e.g. the action server is down)
+    slow_down: str  # once, to a sender over the rate limit
     panel_joined: str  # after JOIN <keyword>; "{panel}" is the panel's name
     panel_left: str  # after LEAVE
     panel_not_member: str  # LEAVE from someone on no panel
@@ -147,7 +157,8 @@ class TelegramTexts:
     privacy: str  # /privacy
     stopped: str  # /stop
     no_text: str  # a sticker, photo or voice note
-    unavailable: str  # the assistant failed to answer
+    unavailable: str  # the assistant failed to answer (e.g. the action server is down)
+    slow_down: str  # once, to a sender over the rate limit
     button_expired: str  # a button whose payload we no longer remember
     start_message: str  # what /start sends to Rasa, e.g. "/greet"
     panel_joined: str  # after the "Join the panel" button; "{panel}" is the panel's name
@@ -157,24 +168,33 @@ class TelegramTexts:
 
 
 @dataclass(frozen=True)
+class WebTexts:
+    """What the web app says itself, as JSON errors the chat page shows."""
+
+    unavailable: str  # the assistant failed to answer
+    slow_down: str  # a sender over the rate limit
+
+
+@dataclass(frozen=True)
 class ChannelTexts:
-    """Both channels' texts, as in ``data/knowledge/channels.yml``."""
+    """Every channel's own texts, as in ``data/knowledge/channels.yml``."""
 
     sms: SmsTexts
     telegram: TelegramTexts
+    web: WebTexts
 
 
 _T = TypeVar("_T")
 
 
 def load_channel_texts(path: Path = CHANNEL_TEXTS_FILE) -> ChannelTexts:
-    """Read and check the channels' texts.
+    """Read and check the channels' texts, with facts (``{send_team_phone}``) filled in from ``facts.yml``.
 
     Raises:
-        ChannelConfigError: the file is missing, is not YAML, or lacks a text (the message names it).
+        ChannelConfigError: the file is missing, is not YAML, lacks a text, or names an unknown fact.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(_with_facts(path.read_text(encoding="utf-8"), path)) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ChannelConfigError(f"cannot read {path}: {error}") from error
     telegram = dict(data.get("telegram") or {})
@@ -185,7 +205,25 @@ def load_channel_texts(path: Path = CHANNEL_TEXTS_FILE) -> ChannelTexts:
     return ChannelTexts(
         sms=_texts(SmsTexts, data.get("sms"), "sms", path),
         telegram=_texts(TelegramTexts, {**telegram, "commands": commands}, "telegram", path),
+        web=_texts(WebTexts, data.get("web"), "web", path),
     )
+
+
+FACT_PLACEHOLDER = re.compile(r"\{fact:([a-z0-9_]+)\}")
+
+
+def _with_facts(text: str, path: Path) -> str:
+    """Replace ``{fact:name}`` with the fact's value: phone numbers live once, in facts.yml."""
+    names = set(FACT_PLACEHOLDER.findall(text))
+    if not names:
+        return text
+    from bot.knowledge import load_knowledge  # only when a text needs a fact
+
+    facts = load_knowledge(path.parent).facts
+    unknown = names - facts.keys()
+    if unknown:
+        raise ChannelConfigError(f"{path}: unknown fact(s) {', '.join(sorted(unknown))}")
+    return FACT_PLACEHOLDER.sub(lambda match: facts[match.group(1)].value, text)
 
 
 def _texts(cls: Type[_T], section: object, name: str, path: Path) -> _T:

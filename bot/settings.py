@@ -35,6 +35,15 @@ DEFAULT_FORUM_SESSION_HOURS = 8
 DEFAULT_RASA_TIMEOUT_SECONDS = 30.0
 # The web chat refuses longer messages: no family question needs more, and it bounds the work one request can cause.
 DEFAULT_MAX_MESSAGE_CHARS = 2000
+# Request bodies larger than this are refused with 413 before they are read: a chat message is at most a few KB,
+# and Twilio's and Telegram's webhooks are well under it.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# Messages one sender may send in a minute before getting one polite "slow down": a person typing never gets near it.
+DEFAULT_RATE_LIMIT_PER_MINUTE = 20
+# How long a stopping server waits for the turns it has already accepted (Sanic's own graceful timeout is 15 s).
+DEFAULT_SHUTDOWN_GRACE_SECONDS = 20.0
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("json", "text")
 
 
 class SettingsError(ValueError):
@@ -87,6 +96,7 @@ class Settings:
     rasa_url: str = DEFAULT_RASA_URL  # RASA_URL: where the web app finds the Rasa server (default: RASA_PORT here)
     rasa_port: int = DEFAULT_RASA_PORT  # RASA_PORT
     action_port: int = DEFAULT_ACTION_PORT  # ACTION_PORT
+    action_server_url: Optional[str] = None  # ACTION_SERVER_URL: for /readyz (default: ACTION_PORT on loopback)
     web_host: str = DEFAULT_WEB_HOST  # WEB_HOST
     web_port: int = DEFAULT_WEB_PORT  # WEB_PORT
     tracker_expiry_seconds: int = DEFAULT_TRACKER_EXPIRY_SECONDS  # TRACKER_EXPIRY_SECONDS
@@ -103,6 +113,19 @@ class Settings:
     forum_session_key: Optional[str] = None  # FORUM_SESSION_KEY: Fernet key that seals the dashboard's session cookie
     forum_session_hours: int = DEFAULT_FORUM_SESSION_HOURS  # FORUM_SESSION_HOURS
     suppression_threshold: int = DEFAULT_SUPPRESSION_THRESHOLD  # SUPPRESSION_THRESHOLD: smallest count published
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # MAX_BODY_BYTES: larger request bodies get 413 unread
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE  # RATE_LIMIT_PER_MINUTE: messages per sender
+    shutdown_grace_seconds: float = DEFAULT_SHUTDOWN_GRACE_SECONDS  # SHUTDOWN_GRACE_SECONDS
+    cookie_secure: bool = False  # COOKIE_SECURE=1 behind TLS: the chat's session cookie is then sent over HTTPS only
+    log_level: str = "INFO"  # LOG_LEVEL: DEBUG, INFO, WARNING or ERROR (our code; libraries never below INFO)
+    spool_dir: str = "var/spool"  # SPOOL_DIR: opt-outs Redis refused wait here (a persistent volume in production)
+    channel_hash_key: Optional[str] = None  # CHANNEL_HASH_KEY: keys the hashes of phone numbers and chat ids
+    log_format: str = "json"  # LOG_FORMAT: json (one object per line, for log collectors) or text (for people)
+
+    @property
+    def action_url(self) -> str:
+        """Where the action server is (its /health answers when it is up)."""
+        return self.action_server_url or f"http://127.0.0.1:{self.action_port}"
 
     @property
     def redis(self) -> RedisAddress:
@@ -148,11 +171,13 @@ class Settings:
         """
         env = os.environ if environ is None else environ
         rasa_port = _int(env, "RASA_PORT", DEFAULT_RASA_PORT)
+        action_port = _int(env, "ACTION_PORT", DEFAULT_ACTION_PORT)
         settings = cls(
             redis_url=env.get("REDIS_URL") or DEFAULT_REDIS_URL,
             rasa_url=(env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
             rasa_port=rasa_port,
-            action_port=_int(env, "ACTION_PORT", DEFAULT_ACTION_PORT),
+            action_port=action_port,
+            action_server_url=(env.get("ACTION_SERVER_URL") or "").rstrip("/") or None,
             web_host=env.get("WEB_HOST") or DEFAULT_WEB_HOST,
             web_port=_int(env, "WEB_PORT", DEFAULT_WEB_PORT),
             tracker_expiry_seconds=_int(env, "TRACKER_EXPIRY_SECONDS", DEFAULT_TRACKER_EXPIRY_SECONDS),
@@ -169,6 +194,14 @@ class Settings:
             forum_session_key=env.get("FORUM_SESSION_KEY") or None,
             forum_session_hours=_int(env, "FORUM_SESSION_HOURS", DEFAULT_FORUM_SESSION_HOURS),
             suppression_threshold=_int(env, "SUPPRESSION_THRESHOLD", DEFAULT_SUPPRESSION_THRESHOLD),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE),
+            shutdown_grace_seconds=_float(env, "SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE_SECONDS),
+            cookie_secure=_flag(env, "COOKIE_SECURE"),
+            spool_dir=env.get("SPOOL_DIR") or "var/spool",
+            channel_hash_key=env.get("CHANNEL_HASH_KEY") or None,
+            log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
+            log_format=_choice(env, "LOG_FORMAT", LOG_FORMATS, "json"),
         )
         if settings.suppression_threshold < 2:
             raise SettingsError("SUPPRESSION_THRESHOLD must be 2 or more: 1 would publish counts of one person")
@@ -200,3 +233,23 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be greater than 0, got {value}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple, default: str) -> str:
+    """One of ``choices``, spelt in any case; ``default`` when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")

@@ -6,8 +6,11 @@ Parents ask by text. Compared with Rasa's own Twilio channel, this one:
 - keeps the carrier keywords: STOP and friends opt out (stored in Redis, confirmed once, nothing else is ever sent
   to that number until START/YES/UNSTOP), HELP/INFO get a short help text;
 - answers the webhook with empty TwiML at once and replies through the Messages API from a background task, on
-  aiohttp (nothing blocks the loop), retrying 5xx answers, 429s and failures to connect, but never a request that
-  may have reached Twilio, so a parent never gets a text twice;
+  aiohttp (nothing blocks the loop), retrying only a 429 or a request that never left, never one that may have
+  reached Twilio (a 5xx may already be queued), so a parent never gets a text twice;
+- reads what was typed as words: "/restart" is not an intent; only a menu number stands for a button;
+- when Rasa gives no reply (the action server down), texts a calm "try again shortly" with the SEND team's number;
+- asks a number sending more than RATE_LIMIT_PER_MINUTE texts a minute to wait, once;
 - answers a Twilio retry of the same ``MessageSid`` once;
 - sends one turn as one text (split only past two segments), with buttons as numbered options, and maps a reply of
   "1", "2", ... back to that option's payload (``channels.render``);
@@ -19,23 +22,22 @@ Set ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_NUMBER`` to turn 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Text
+from typing import Any, List, Mapping, Optional, Sequence, Text
 from urllib.parse import parse_qs
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channel_config import ChannelOff, ChannelTexts, TwilioConfig
+from bot.channel_config import ChannelTexts, TwilioConfig
 from bot.channel_state import SENDER_PREFIXES, ChannelStateUnavailable
 from bot.surveys.store import SurveyStoreError
 from bot.twilio_messages import TwilioMessages
-from channels.base import OnNewMessage, WebhookChannel, panels_by_keyword
+from bot.user_text import clean_user_text, neutralise_command
+from channels.base import OnNewMessage, Turn, TurnOutput, WebhookChannel, panels_by_keyword
 from channels.render import BotMessage, render_sms, sms_menu_choice, sms_menu_number
 
 logger = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ def parse_sms(form: Mapping[str, Any]) -> Optional[IncomingSms]:
         media_count = int(first("NumMedia") or 0)
     except ValueError:
         media_count = 0
-    return IncomingSms(message_sid=sid, number=number, body=first("Body").strip(), media_count=media_count)
+    return IncomingSms(message_sid=sid, number=number, body=clean_user_text(first("Body")), media_count=media_count)
 
 
 def posted_form(body: bytes) -> Optional[RequestParameters]:
@@ -113,7 +115,7 @@ def keyword(body: str) -> Optional[Keyword]:
     return None
 
 
-class SmsOutput(OutputChannel):
+class SmsOutput(TurnOutput):
     """Collects one turn's messages: SMS sends them together, as one text with a numbered menu."""
 
     @classmethod
@@ -123,46 +125,31 @@ class SmsOutput(OutputChannel):
 
     def __init__(self) -> None:
         """Start an empty turn."""
-        self.messages: List[BotMessage] = []
+        super().__init__()
+        self.collected: List[BotMessage] = []
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def deliver(self, message: BotMessage) -> None:
         """Keep a bot message for the end of the turn."""
-        self.messages.append(BotMessage.from_rasa(message))
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        """Keep a plain text for the end of the turn."""
-        self.messages.append(BotMessage(text=text))
+        self.collected.append(message)
 
 
 class SmsInput(WebhookChannel):
     """Twilio's messaging webhook at ``POST /webhooks/sms/webhook``."""
+
+    config_type = TwilioConfig
 
     @classmethod
     def name(cls) -> Text:
         """The URL prefix and Rasa's ``input_channel`` name."""
         return CHANNEL
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        """Configure from the environment (credentials.yml holds no secrets); off, with one log line, when unset."""
-        config = TwilioConfig.from_env(os.environ)
-        if isinstance(config, ChannelOff):
-            logger.info(config.reason)
-            return cls(None, off_reason=config.reason)
-        logger.info("SMS channel is on: Twilio webhook at /webhooks/sms/webhook, replies from %s", config.number)
-        return cls(config)
-
     def __init__(self, config: Optional[TwilioConfig], off_reason: Optional[str] = None,
                  redis_url: Optional[str] = None, texts: Optional[ChannelTexts] = None) -> None:
         """A channel for ``config`` (None: off, for ``off_reason``)."""
         super().__init__(config.hash_key if config else None, off_reason, redis_url, texts)
         self.config = config
-        self.messages = TwilioMessages(config) if config else None
+        self.twilio = TwilioMessages(config) if config else None
         self._validator = RequestValidator(config.auth_token) if config else None
-
-    def get_output_channel(self) -> Optional[OutputChannel]:
-        """None: we keep no phone numbers, so Rasa cannot start a conversation by SMS on its own."""
-        return None
 
     # --- Is this ours? -----------------------------------------------------------------------------------------
 
@@ -192,12 +179,8 @@ class SmsInput(WebhookChannel):
     async def handle(self, sms: IncomingSms, on_new_message: OnNewMessage) -> None:
         """Answer one text: keywords first, then nothing for an opted-out number, then Rasa."""
         state = self.state
-        try:
-            if not await state.first_delivery(CHANNEL, sms.message_sid):
-                logger.info("SMS %s was already answered (a Twilio retry); ignoring it", sms.message_sid)
-                return
-        except ChannelStateUnavailable:
-            logger.error("cannot check SMS %s for a repeat; handling it", sms.message_sid, exc_info=True)
+        if not await self.first_time(sms.message_sid):
+            return
         word = keyword(sms.body)
         if word is Keyword.OPT_OUT:
             if await state.opt_out(CHANNEL, sms.number):
@@ -222,13 +205,19 @@ class SmsInput(WebhookChannel):
             return
         if await self._panel_keyword(sms):
             return
-        text = await self._menu_payload(sms) or sms.body
-        output = SmsOutput()
-        sender_id = self.sender_id(sms)
-        if not await self.run_turn(on_new_message, output, text, sender_id, sms.message_sid):
-            await self._send_text(sms.number, self.texts.sms.unavailable)
+        # A menu number stands for a button we offered; anything typed is words, even "/restart".
+        text = await self._menu_payload(sms) or neutralise_command(sms.body)
+        if not text:
+            await self._send_text(sms.number, self.texts.sms.no_text)
             return
-        await self._send_turn(sms.number, output.messages)
+        output = SmsOutput()
+        turn = await self.run_turn(on_new_message, output, text, self.sender_id(sms), sms.message_sid)
+        if turn is Turn.ANSWERED:
+            await self._send_turn(sms.number, output.collected)
+        elif turn is Turn.FAILED:
+            await self._send_text(sms.number, self.texts.sms.unavailable)
+        elif turn is Turn.SLOW_DOWN:
+            await self._send_text(sms.number, self.texts.sms.slow_down)
 
     def sender_id(self, sms: IncomingSms) -> str:
         """The id Rasa knows this phone by: a keyed hash of the number, never the number."""
@@ -293,7 +282,7 @@ class SmsInput(WebhookChannel):
 
     async def _send_parts(self, number: str, parts: Sequence[str], *, even_if_opted_out: bool = False) -> None:
         """Send a reply's parts in order, checking the opt-out list just before (a STOP may have come meanwhile)."""
-        assert self.messages is not None
+        assert self.twilio is not None
         if not parts:
             return
         if not even_if_opted_out:
@@ -304,10 +293,10 @@ class SmsInput(WebhookChannel):
                 logger.error("cannot read the opt-out list; not sending a reply", exc_info=True)
                 return
         for part in parts:
-            if not await self.messages.send(number, part):
+            if not await self.twilio.send(number, part):
                 return  # a later part alone would not make sense
 
     async def close_resources(self) -> None:
         """Close the Twilio HTTP session."""
-        if self.messages is not None:
-            await self.messages.close()
+        if self.twilio is not None:
+            await self.twilio.close()

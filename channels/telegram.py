@@ -22,12 +22,10 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text, Tuple
+from typing import Awaitable, Callable, Mapping, Optional, Text, Tuple
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -35,16 +33,20 @@ from telegram import Bot, Chat, InlineKeyboardButton, InlineKeyboardMarkup, Upda
 from telegram.error import Forbidden, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channel_config import ChannelOff, ChannelTexts, TelegramConfig
+from bot.channel_config import ChannelTexts, TelegramConfig
 from bot.channel_state import SENDER_PREFIXES, ChannelState, ChannelStateUnavailable
 from bot.surveys.store import SurveyStoreError
+from bot.user_text import clean_user_text, neutralise_command
 from channels.base import (
     DELETE_MY_DATA_PAYLOAD,
     PANEL_PAYLOAD,
     SURVEY_OFFER_PAYLOAD,
     OnNewMessage,
+    Turn,
+    TurnOutput,
     WebhookChannel,
     survey_ids,
+    survey_offers,
 )
 from channels.render import BotMessage, TelegramReply, is_callback_id, keyboard_rows, render_telegram
 
@@ -57,9 +59,6 @@ SENDER_PREFIX = SENDER_PREFIXES["telegram"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # "/start", "/start@OurBot", "/start survey_2026" (Telegram's deep link puts the payload after a space).
 COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.S)
-# Deep-link payloads are 1-64 characters of A-Z, a-z, 0-9, _ and - (Bot API, "Deep linking").
-DEEP_LINK = re.compile(r"[A-Za-z0-9_-]{1,64}")
-DEEP_LINK_METADATA = "deep_link"  # where /start's payload reaches Rasa (the message's metadata)
 # Several families at once must not queue behind one connection (python-telegram-bot's default pool is 1).
 CONNECTION_POOL_SIZE = 16
 POOL_TIMEOUT_SECONDS = 10.0
@@ -80,17 +79,20 @@ def incoming(update: Update) -> Optional[TelegramIncoming]:
     query = update.callback_query
     if query is not None:
         message = query.message
-        if message is not None and message.chat.type != Chat.PRIVATE:
+        if message is not None and getattr(message.chat, "type", None) != Chat.PRIVATE:
+            return None
+        if message is None and query.from_user is None:
             return None
         chat_id = message.chat.id if message is not None else query.from_user.id
         return TelegramIncoming(update.update_id, chat_id, query.data, callback_query_id=query.id)
     message = update.message or update.edited_message
-    if message is None or message.chat.type != Chat.PRIVATE:
+    # getattr: a body that parses may still lack a chat (Telegram never sends one, a forger might).
+    if message is None or getattr(message.chat, "type", None) != Chat.PRIVATE:
         return None
     return TelegramIncoming(update.update_id, message.chat.id, message.text)
 
 
-class TelegramOutput(OutputChannel):
+class TelegramOutput(TurnOutput):
     """Sends Rasa's messages to one chat as they come, buttons as an inline keyboard."""
 
     @classmethod
@@ -99,30 +101,30 @@ class TelegramOutput(OutputChannel):
         return CHANNEL
 
     def __init__(self, bot: Bot, chat_id: int, state: ChannelState) -> None:
-        """Reply in ``chat_id`` with ``bot``, remembering long payloads in ``state``."""
+        """Reply in ``chat_id`` with ``bot``, remembering the buttons offered (and long payloads) in ``state``."""
+        super().__init__()
         self._bot = bot
         self._chat_id = chat_id
         self._state = state
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def deliver(self, message: BotMessage) -> None:
         """Render one Rasa message for Telegram and send it."""
-        for reply in render_telegram(BotMessage.from_rasa(message)):
+        for reply in render_telegram(message):
             await self.send(reply)
-
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        """Send a plain text."""
-        await self.send_response(recipient_id, {"text": text})
 
     async def send(self, reply: TelegramReply) -> None:
         """Send one rendered message; failures are logged here, never raised into Rasa's turn."""
         keyboard = reply.keyboard
-        if reply.callbacks:
+        if keyboard:
             try:
+                # A press is accepted only for a payload offered to this chat (a forged callback sets nothing).
+                await self._state.save_offered(CHANNEL, str(self._chat_id),
+                                               [reply.callbacks.get(data, data) for _, data in keyboard])
                 await self._state.save_callbacks(CHANNEL, reply.callbacks)
             except ChannelStateUnavailable:
-                # A button we could not remember would only say "too old" when pressed: leave it out.
-                logger.error("cannot save callback ids; sending the message without those buttons", exc_info=True)
-                keyboard = tuple(button for button in keyboard if button[1] not in reply.callbacks)
+                # A button we could not remember would only say "too old" when pressed: leave them out.
+                logger.error("cannot save the buttons offered; sending the message without them", exc_info=True)
+                keyboard = ()
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(title, callback_data=data) for title, data in row] for row in keyboard_rows(keyboard)]
         ) if keyboard else None
@@ -140,21 +142,12 @@ Handler = Callable[[TelegramIncoming, str, OnNewMessage], Awaitable[None]]
 class TelegramInput(WebhookChannel):
     """The Bot API's webhook at ``POST /webhooks/telegram/webhook``."""
 
+    config_type = TelegramConfig
+
     @classmethod
     def name(cls) -> Text:
         """The URL prefix and Rasa's ``input_channel`` name."""
         return CHANNEL
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        """Configure from the environment (credentials.yml holds no secrets); off, with one log line, when unset."""
-        config = TelegramConfig.from_env(os.environ)
-        if isinstance(config, ChannelOff):
-            logger.info(config.reason)
-            return cls(None, off_reason=config.reason)
-        logger.info("Telegram channel is on: webhook at /webhooks/telegram/webhook (register it with "
-                    "`make telegram-webhook URL=...`)")
-        return cls(config)
 
     def __init__(self, config: Optional[TelegramConfig], off_reason: Optional[str] = None,
                  redis_url: Optional[str] = None, texts: Optional[ChannelTexts] = None) -> None:
@@ -179,10 +172,6 @@ class TelegramInput(WebhookChannel):
             "leave": self.on_leave,
         }
 
-    def get_output_channel(self) -> Optional[OutputChannel]:
-        """None: we keep no chat ids, so Rasa cannot start a conversation on Telegram on its own."""
-        return None
-
     # --- Is this ours? -----------------------------------------------------------------------------------------
 
     def sent_by_telegram(self, request: Request) -> bool:
@@ -198,7 +187,9 @@ class TelegramInput(WebhookChannel):
             if not isinstance(data, dict):
                 return None
             return Update.de_json(data, self.bot)
-        except (ValueError, KeyError, TypeError, AttributeError):
+        # Anything a body can make the parsers raise: bad JSON, nesting too deep (RecursionError), a date out of
+        # range (OverflowError, OSError), wrong types. Each is a 400 to the sender, never a 500.
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError, OSError):
             return None
 
     async def receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
@@ -220,45 +211,46 @@ class TelegramInput(WebhookChannel):
 
     async def handle(self, message: TelegramIncoming, on_new_message: OnNewMessage) -> None:
         """Answer one update: a button press, one of our commands, or a message for Rasa."""
-        try:
-            if not await self.state.first_delivery(CHANNEL, str(message.update_id)):
-                logger.info("Telegram update %s was already handled (a retry); ignoring it", message.update_id)
-                return
-        except ChannelStateUnavailable:
-            logger.error("cannot check Telegram update %s for a repeat; handling it", message.update_id,
-                         exc_info=True)
-        text = message.text
+        if not await self.first_time(str(message.update_id)):
+            return
         if message.callback_query_id is not None:
             await self._answer_callback(message.callback_query_id)
-            if text is None:
+            if message.text is None:
                 return
-            text = await self._payload(text)
-            if text is None:
+            payload = await self._offered_payload(message, message.text)
+            if payload is None:
                 await self.say(message, self.texts.telegram.button_expired)
                 return
-        elif text is None:
+            panel = PANEL_PAYLOAD.fullmatch(payload)
+            if panel is not None:
+                await self.on_panel_button(message, panel.group(1), panel.group(2))
+                return
+            await self.converse(message, payload, on_new_message)
+            return
+        text = clean_user_text(message.text or "")
+        if not text:
             await self.say(message, self.texts.telegram.no_text)
             return
-        panel = PANEL_PAYLOAD.fullmatch(text.strip())
-        if panel is not None:
-            await self.on_panel_button(message, panel.group(1), panel.group(2))
-            return
-        command = COMMAND.fullmatch(text.strip()) if message.callback_query_id is None else None
+        command = COMMAND.fullmatch(text)
         handler = self._commands.get(command.group(1).lower()) if command else None
         if handler is not None and command is not None:
             await handler(message, (command.group(2) or "").strip(), on_new_message)
             return
-        await self.converse(message, text, on_new_message)
+        # Typed words, even "/restart" or '/survey_offer{...}': only a pressed button may carry a payload.
+        words = neutralise_command(text)
+        if not words:
+            await self.say(message, self.texts.telegram.no_text)
+            return
+        await self.converse(message, words, on_new_message)
 
     async def on_start(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
         """/start [payload]: turn messages back on and greet; ``/start strong_voices`` (a deep link to a survey)
-        offers that survey. Any other deep-link payload reaches Rasa as metadata."""
+        offers that survey. Any other deep-link payload is ignored (a plain greeting)."""
         await self.state.opt_in(CHANNEL, str(message.chat_id))
         if argument in survey_ids():
             await self.converse(message, SURVEY_OFFER_PAYLOAD.format(survey_id=argument), on_new_message)
             return
-        metadata = {DEEP_LINK_METADATA: argument} if DEEP_LINK.fullmatch(argument) else None
-        await self.converse(message, self.texts.telegram.start_message, on_new_message, metadata)
+        await self.converse(message, self.texts.telegram.start_message, on_new_message)
 
     async def on_help(self, message: TelegramIncoming, argument: str, on_new_message: OnNewMessage) -> None:
         """/help: what the assistant can do, and the other commands."""
@@ -307,12 +299,14 @@ class TelegramInput(WebhookChannel):
         """The id Rasa knows this chat by: a keyed hash of the chat id, never the id."""
         return SENDER_PREFIX + self.state.identity(CHANNEL, str(message.chat_id))
 
-    async def converse(self, message: TelegramIncoming, text: str, on_new_message: OnNewMessage,
-                       metadata: Optional[Dict[str, Any]] = None) -> None:
-        """Pass ``text`` to Rasa; its replies go straight to the chat."""
-        if not await self.run_turn(on_new_message, self._output(message), text, self.sender_id(message),
-                                   str(message.update_id), metadata):
+    async def converse(self, message: TelegramIncoming, text: str, on_new_message: OnNewMessage) -> None:
+        """Pass ``text`` (checked words, or a payload we offered or built) to Rasa; replies go straight to the chat."""
+        turn = await self.run_turn(on_new_message, self._output(message), text, self.sender_id(message),
+                                   str(message.update_id))
+        if turn is Turn.FAILED:
             await self.say(message, self.texts.telegram.unavailable)
+        elif turn is Turn.SLOW_DOWN:
+            await self.say(message, self.texts.telegram.slow_down)
 
     async def say(self, message: TelegramIncoming, text: str) -> None:
         """Send one of the channel's own texts."""
@@ -330,15 +324,23 @@ class TelegramInput(WebhookChannel):
         except TelegramError:
             logger.warning("could not answer a callback query (it may be too old)", exc_info=True)
 
-    async def _payload(self, data: str) -> Optional[str]:
-        """The payload a button's callback data stands for: itself, or what its short id was saved as."""
-        if not is_callback_id(data):
-            return data
+    async def _offered_payload(self, message: TelegramIncoming, data: str) -> Optional[str]:
+        """The payload a pressed button stands for, if we offered it to this chat; None otherwise.
+
+        Callback data comes from the user's app, which can be made to send anything: only a payload we offered
+        this chat is passed on, so nobody can press a button that was never there.
+        """
         try:
-            return await self.state.callback_payload(CHANNEL, data)
+            payload = await self.state.callback_payload(CHANNEL, data) if is_callback_id(data) else data
+            if payload in survey_offers():
+                return payload  # an invitation's "Take part": it only offers the survey, which asks for consent
+            if payload is None or not await self.state.was_offered(CHANNEL, str(message.chat_id), payload):
+                logger.info("a Telegram button press carried a payload not offered to that chat; refused")
+                return None
         except ChannelStateUnavailable:
-            logger.error("cannot read a callback id; asking the user to type instead", exc_info=True)
+            logger.error("cannot read the buttons offered; asking the user to type instead", exc_info=True)
             return None
+        return payload
 
     async def close_resources(self) -> None:
         """Close python-telegram-bot's HTTP clients."""

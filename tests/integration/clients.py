@@ -28,15 +28,26 @@ from tests.integration.standins import Received, TelegramStandIn, TwilioStandIn
 SMS_WEBHOOK_URL = "https://sms.example.org/webhooks/sms/webhook"
 
 NOTHING_SENT_SECONDS = 6.0
+# Typed messages at least this long are looked for in every log (shorter ones, "yes" or "2", match ordinary words).
+TYPED_TEXT_CHARS = 16
+
+
+def remember_typed(typed: Set[str], text: str) -> None:
+    """Note a typed message for the privacy audit of the logs (payloads and commands are ours, not the family's)."""
+    if len(text.strip()) >= TYPED_TEXT_CHARS and not text.startswith("/"):
+        typed.add(text.strip())
 UPDATE_IDS = itertools.count(int(time.time()) % 10**6 * 100)
 
 
 class Chat:
     """A young person's private chat with the bot: sends updates as Telegram does, reads what the bot sent."""
 
-    def __init__(self, stack: Stack, telegram: TelegramStandIn, env: Dict[str, str], sensitive: Set[str]) -> None:
+    def __init__(self, stack: Stack, telegram: TelegramStandIn, env: Dict[str, str], sensitive: Set[str],
+                 typed: Optional[Set[str]] = None) -> None:
+        self.typed = typed if typed is not None else set()
         self.chat_id = secrets.randbelow(10**9) + 10**9
-        self.webhook = f"{stack.settings.rasa_url}/webhooks/telegram/webhook"
+        self.webhook = f"{stack.web_url}/webhooks/telegram/webhook"  # the public surface: the web app
+        self.redis_url = stack.settings.redis.url
         self.telegram = telegram
         self.secret = env["TELEGRAM_SECRET_TOKEN"]
         self.user = {"id": self.chat_id, "is_bot": False, "first_name": "Sam", "language_code": "en"}
@@ -68,6 +79,7 @@ class Chat:
                    "chat": {"id": self.chat_id, "first_name": "Sam", "type": "private"}, **extra}
         if text is not None:
             message["text"] = text
+            remember_typed(self.typed, text)
             if text.startswith("/"):
                 message["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
         return {"update_id": next(UPDATE_IDS), "message": message}
@@ -83,6 +95,22 @@ class Chat:
         query = {"id": str(next(UPDATE_IDS)), "from": self.user, "message": message,
                  "chat_instance": "-" + str(self.chat_id), "data": data}
         return {"update_id": next(UPDATE_IDS), "callback_query": query}
+
+    def offer(self, *payloads: str) -> None:
+        """Record buttons as offered to this chat, as sending a message with them does: for tests that start
+        at a button the bot offered earlier on a longer path (e.g. "Join the panel" at a survey's end)."""
+        import asyncio
+
+        from bot.channel_state import ChannelState
+
+        async def remember() -> None:
+            state = ChannelState.from_url(self.redis_url, self.env["CHANNEL_HASH_KEY"].encode())
+            try:
+                await state.save_offered("telegram", str(self.chat_id), list(payloads))
+            finally:
+                await state.close()
+
+        asyncio.run(remember())
 
     def sent(self, count: int = 1) -> List[Received]:
         """Wait for at least ``count`` messages to this chat; all of them so far."""
@@ -102,9 +130,11 @@ class Chat:
 class Phone:
     """A parent's phone: texts the assistant as Twilio would (signed webhook) and reads what came back."""
 
-    def __init__(self, stack: Stack, twilio: TwilioStandIn, env: Dict[str, str], sensitive: Set[str]) -> None:
+    def __init__(self, stack: Stack, twilio: TwilioStandIn, env: Dict[str, str], sensitive: Set[str],
+                 typed: Optional[Set[str]] = None) -> None:
+        self.typed = typed if typed is not None else set()
         self.number = "+4477009" + "".join(secrets.choice("0123456789") for _ in range(5))
-        self.webhook = f"{stack.settings.rasa_url}/webhooks/sms/webhook"
+        self.webhook = f"{stack.web_url}/webhooks/sms/webhook"  # the public surface: the web app
         self.twilio = twilio
         self.env = env
         sensitive.update({self.number, self.number.lstrip("+"), self.sender_id})
@@ -116,6 +146,7 @@ class Phone:
 
     def fields(self, body: str, sid: Optional[str] = None, **extra: str) -> Dict[str, str]:
         """The form Twilio posts for an incoming text."""
+        remember_typed(self.typed, body)
         return {
             "MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": self.env["TWILIO_ACCOUNT_SID"],
             "From": self.number, "To": self.env["TWILIO_NUMBER"], "Body": body, "NumMedia": "0",

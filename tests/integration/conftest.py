@@ -7,12 +7,13 @@ Logs of every service go to ``var/test-logs/`` so a failure can be read after th
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 import os
 import secrets
 import shutil
 import uuid
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Set
+from typing import Any, Callable, Dict, Iterator, List, Set, Tuple
 
 import pytest
 import redis
@@ -21,7 +22,7 @@ from cryptography.fernet import Fernet
 from bot.settings import Settings
 from bot.stack import VAR_DIR, Stack, latest_model, settings_with_free_ports
 from bot.privacy.hashing import tracker_key
-from tests.integration.clients import SMS_WEBHOOK_URL, Chat, Phone
+from tests.integration.clients import SMS_WEBHOOK_URL, Chat, Phone, remember_typed
 from tests.integration.seeding import ForumSeed, rest_ask, seed_forum_survey
 from tests.integration.standins import TelegramStandIn, TwilioStandIn
 
@@ -93,7 +94,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, channel_env: Dict[str, str])
     log_dir = VAR_DIR / "test-logs"
     for old in log_dir.glob("*.log"):
         old.unlink()  # the privacy audit reads this session's logs only
-    running = Stack(settings, log_dir=log_dir)
+    # Every service at DEBUG, the libraries' debug lines included, so the privacy audit sees the worst case.
+    running = Stack(replace(settings, log_level="DEBUG"), log_dir=log_dir)
     running.start(redis_dir=tmp_path_factory.mktemp("redis"))
     yield running
     running.stop()
@@ -156,22 +158,60 @@ def stored_tracker_key(channel_env: Dict[str, str]) -> Callable[[str], str]:
 
 
 @pytest.fixture
-def chat(stack: Stack, telegram_standin: TelegramStandIn, channel_env: Dict[str, str], sensitive: Set[str]) -> Chat:
+def chat(stack: Stack, telegram_standin: TelegramStandIn, channel_env: Dict[str, str], sensitive: Set[str],
+         typed: Set[str]) -> Chat:
     """A new private Telegram chat, so tests never see each other's conversations."""
-    return Chat(stack, telegram_standin, channel_env, sensitive)
+    return Chat(stack, telegram_standin, channel_env, sensitive, typed)
 
 
 @pytest.fixture
-def phone(stack: Stack, twilio_standin: TwilioStandIn, channel_env: Dict[str, str], sensitive: Set[str]) -> Phone:
+def phone(stack: Stack, twilio_standin: TwilioStandIn, channel_env: Dict[str, str], sensitive: Set[str],
+          typed: Set[str]) -> Phone:
     """A new phone number, so tests never see each other's conversations or opt-outs."""
-    return Phone(stack, twilio_standin, channel_env, sensitive)
+    return Phone(stack, twilio_standin, channel_env, sensitive, typed)
 
 
 Ask = Callable[[str], List[dict]]
 
 
+@pytest.fixture(scope="session")
+def typed() -> Set[str]:
+    """Messages the session's tests typed (long enough to be unmistakable): the conversation keeps them in Redis
+    for a day, but no log may ever hold one, at any level (the privacy audit checks)."""
+    return set()
+
+
 @pytest.fixture
-def ask(rasa_url: str, sender: str) -> Ask:
+def web_chat(stack: Stack, typed: Set[str]) -> Callable[[str], Tuple[int, Any]]:
+    """A browser's session with the web chat API (its own cookie jar): send a message, get (status, JSON body)."""
+    import http.cookiejar
+    import json
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def send(message: str) -> Tuple[int, Any]:
+        remember_typed(typed, message)
+        request = urllib.request.Request(f"{stack.web_url}/api/chat", json.dumps({"message": message}).encode(),
+                                         {"Content-Type": "application/json"})
+        try:
+            with opener.open(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    return send
+
+
+@pytest.fixture
+def ask(rasa_url: str, sender: str, typed: Set[str]) -> Ask:
     """Send one message to the Rasa REST channel as ``sender`` and return the bot's messages."""
-    return functools.partial(rest_ask(rasa_url), sender)
+    send = functools.partial(rest_ask(rasa_url), sender)
+
+    def asking(text: str) -> List[dict]:
+        remember_typed(typed, text)
+        return send(text)
+
+    return asking
 

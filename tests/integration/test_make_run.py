@@ -6,6 +6,7 @@ and leave no process behind, and Redis going away must give users a calm error a
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
 import re
@@ -25,6 +26,7 @@ import redis
 from bot.privacy.hashing import tracker_key
 from bot.stack import PROJECT_DIR, free_port, port_is_open, redis_answers
 from bot.settings import RedisAddress
+from bot.web.session import COOKIE_NAME, web_sender_id
 
 pytestmark = pytest.mark.integration
 
@@ -46,14 +48,25 @@ def _start_redis(port: int, directory: Path) -> subprocess.Popen:
     return process
 
 
-def _chat(web_url: str, sender: str, message: str) -> Tuple[int, object]:
-    body = json.dumps({"sender": sender, "message": message}).encode()
+# One browser for the test: its cookie jar keeps the chat session the web app issues.
+COOKIES = http.cookiejar.CookieJar()
+BROWSER = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(COOKIES))
+
+
+def _chat(web_url: str, message: str) -> Tuple[int, object]:
+    body = json.dumps({"message": message}).encode()
     request = urllib.request.Request(f"{web_url}/api/chat", body, {"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with BROWSER.open(request, timeout=60) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
+
+
+def _sender(privacy_key: str) -> str:
+    """The sender id the web app derived from our browser's session cookie."""
+    [session] = [cookie.value for cookie in COOKIES if cookie.name == COOKIE_NAME]
+    return web_sender_id(privacy_key.encode(), session)
 
 
 @pytest.fixture
@@ -89,20 +102,20 @@ def test_run_serves_survives_redis_restart_and_stops_cleanly_on_ctrl_c(external_
         child_pids = [int(pid) for pid in STARTED.findall(output)]
         assert len(child_pids) == 3  # action server, Rasa, web app (Redis is external here)
 
-        status, reply = _chat(web_url, "run-test-sender", "what is HAF")
+        status, reply = _chat(web_url, "what is HAF")
         assert status == 200 and "free" in json.dumps(reply)
 
         store = redis.Redis(port=redis_port)
         store.shutdown()  # saves the append-only file, like a Redis restart in production
-        status, reply = _chat(web_url, "run-test-sender", "how do I book")
+        status, reply = _chat(web_url, "how do I book")
         assert status == 503 and "try again" in reply["error"]
         assert supervisor.poll() is None, "the stack must survive Redis going away"
 
         restarted = _start_redis(redis_port, redis_dir)
         try:
-            status, reply = _chat(web_url, "run-test-sender", "how do i book a holiday club")
+            status, reply = _chat(web_url, "how do i book a holiday club")
             assert status == 200 and "My Account" in json.dumps(reply)
-            key = f"send:tracker:{tracker_key(privacy_key.encode(), 'run-test-sender')}"
+            key = f"send:tracker:{tracker_key(privacy_key.encode(), _sender(privacy_key))}"
             tracker = redis.Redis(port=redis_port).get(key).decode()
             assert "what is HAF" in tracker, "the conversation from before the restart was lost"
         finally:

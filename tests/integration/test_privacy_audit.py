@@ -60,12 +60,18 @@ def test_every_key_expires_except_opt_outs(redis_client: redis.Redis) -> None:
     assert not forever, forever[:10]
 
 
-def test_service_logs_hold_no_raw_id_or_personal_detail(sensitive: Set[str]) -> None:
-    """Scan every line of every service's log (Redis, action server, Rasa, web app) of this session."""
+def test_service_logs_hold_no_raw_id_or_personal_detail(sensitive: Set[str], typed: Set[str]) -> None:
+    """Scan every line of every service's log (Redis, action server, Rasa, web app) of this session, run at DEBUG
+    (LOG_LEVEL=DEBUG: the libraries' own debug lines included), for every id and every message typed."""
     logs = sorted(Path(LOG_DIR).glob("*.log"))
     assert logs, f"no service logs in {LOG_DIR}"
+    assert typed, "the session's tests registered no typed messages to look for"
+    looked_for = sensitive | typed
     found = []
+    lines = 0
     for log in logs:
         for number, line in enumerate(log.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            found += [(log.name, number, item) for item in sensitive if item in line]
+            lines += 1
+            found += [(log.name, number, item) for item in looked_for if item in line]
+    assert lines > 100, "the services logged almost nothing: was the session really run at DEBUG?"
     assert not found, found[:10]

@@ -152,16 +152,27 @@ def _sender(standin: TwilioStandIn) -> TwilioMessages:
                                        number="+447700900000", hash_key=b"k", api_base=standin.url))
 
 
-async def test_a_5xx_is_retried_and_the_text_delivered_once(flaky_twilio: TwilioStandIn) -> None:
-    """Twilio answering 500 then 503: the third try delivers, and the family gets one text."""
-    flaky_twilio.fail_next(500, 503)
+async def test_a_5xx_is_never_retried(flaky_twilio: TwilioStandIn) -> None:
+    """Twilio answering 500 may already have queued the text: it is not sent again, so nobody gets it twice."""
+    flaky_twilio.fail_next(500)
     sender = _sender(flaky_twilio)
     try:
-        assert await sender.send("+447700900999", "Hello")
+        assert not await sender.send("+447700900999", "Hello")
     finally:
         await sender.close()
-    assert len(flaky_twilio.calls()) == 3
-    assert flaky_twilio.texts_to("+447700900999") == ["Hello"]
+    assert len(flaky_twilio.calls()) == 1
+
+
+async def test_a_429_is_retried_and_the_text_delivered_once(flaky_twilio: TwilioStandIn) -> None:
+    """Twilio refusing for too many requests has queued nothing: the next try delivers one text."""
+    flaky_twilio.fail_next(429)
+    sender = _sender(flaky_twilio)
+    try:
+        assert await sender.send("+447700900997", "Hello")
+    finally:
+        await sender.close()
+    assert len(flaky_twilio.calls()) == 2
+    assert flaky_twilio.texts_to("+447700900997") == ["Hello"]
 
 
 async def test_no_answer_after_sending_is_not_retried(flaky_twilio: TwilioStandIn,

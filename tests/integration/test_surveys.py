@@ -274,6 +274,7 @@ def test_the_panel_is_invited_once_with_a_button_that_starts_the_survey(
     `python -m bot survey invite`, once however often it runs, and the invitation's button starts the survey."""
     from bot.cli import main as cli_main
 
+    chat.offer("panel:join:strong_voices")  # the button at the end of a survey
     joined = chat.say(chat.press("panel:join:strong_voices"))
     assert "joined the Strong Voices survey panel" in _texts(joined)
     monkeypatch.setenv("REDIS_URL", stack.settings.redis.url)

@@ -33,28 +33,55 @@ def test_channels_are_off_without_their_secrets() -> None:
 
 def test_twilio_settings_have_defaults() -> None:
     """The API base defaults to Twilio's; the webhook URL defaults to the request's own (None)."""
-    config = TwilioConfig.from_env(TWILIO_ENV)
+    config = TwilioConfig.from_env({**TWILIO_ENV, "CHANNEL_HASH_KEY": "h"})
     assert isinstance(config, TwilioConfig)
     assert config.api_base == DEFAULT_TWILIO_API_BASE and config.webhook_url is None
-    assert config.hash_key == b"secret"  # falls back to the auth token when CHANNEL_HASH_KEY is unset
+    assert config.hash_key == b"h"
     local = TwilioConfig.from_env({**TWILIO_ENV, "TWILIO_API_BASE": "http://127.0.0.1:9/", "CHANNEL_HASH_KEY": "k"})
     assert isinstance(local, TwilioConfig) and local.api_base == "http://127.0.0.1:9" and local.hash_key == b"k"
 
 
 def test_telegram_settings_and_a_malformed_secret() -> None:
     """Telegram accepts only A-Z a-z 0-9 _ - in a secret token: anything else keeps the channel off."""
-    config = TelegramConfig.from_env(TELEGRAM_ENV)
+    config = TelegramConfig.from_env({**TELEGRAM_ENV, "CHANNEL_HASH_KEY": "h"})
     assert isinstance(config, TelegramConfig)
     assert config.bot_base_url == DEFAULT_TELEGRAM_API_BASE + "/bot"
     assert isinstance(TelegramConfig.from_env({**TELEGRAM_ENV, "TELEGRAM_SECRET_TOKEN": "has space"}), ChannelOff)
 
 
-def test_the_hash_key_prefers_its_own_variable() -> None:
-    """CHANNEL_HASH_KEY, else the Twilio auth token, else the Telegram token; none at all is an error."""
+def test_the_hash_key_is_its_own_variable_and_required() -> None:
+    """CHANNEL_HASH_KEY and nothing else: falling back to a token would orphan every opt-out when it is rotated."""
     assert channel_hash_key({"CHANNEL_HASH_KEY": "a", "TWILIO_AUTH_TOKEN": "b"}) == b"a"
-    assert channel_hash_key({"TELEGRAM_TOKEN": "c"}) == b"c"
-    with pytest.raises(ChannelConfigError):
-        channel_hash_key({})
+    with pytest.raises(ChannelConfigError, match="CHANNEL_HASH_KEY must be set"):
+        channel_hash_key({"TELEGRAM_TOKEN": "c", "TWILIO_AUTH_TOKEN": "b"})
+    with pytest.raises(ChannelConfigError, match="CHANNEL_HASH_KEY"):
+        TwilioConfig.from_env(TWILIO_ENV)
+
+
+@pytest.mark.parametrize("missing", ["CHANNEL_HASH_KEY", "PRIVACY_KEY", "PANEL_ENCRYPTION_KEY"])
+def test_a_channel_with_a_key_missing_refuses_to_start(monkeypatch: pytest.MonkeyPatch, missing: str,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Rasa stops at start-up with one sentence naming the variable, instead of running under a key nobody chose."""
+    from channels.sms import SmsInput
+
+    env = {**TWILIO_ENV, "CHANNEL_HASH_KEY": "h", "PRIVACY_KEY": "p", "PANEL_ENCRYPTION_KEY": "e"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv(missing)
+    with pytest.raises(SystemExit, match=missing):
+        SmsInput.from_credentials(None)
+    assert missing in caplog.text
+
+
+def test_the_unavailable_texts_give_the_send_team_number_from_the_facts() -> None:
+    """When the assistant cannot answer, every channel says to try again shortly and gives the SEND team's number,
+    taken from facts.yml (never typed twice)."""
+    from bot.knowledge import load_knowledge
+
+    phone = load_knowledge().facts["send_team_phone"].value
+    texts = load_channel_texts()
+    for text in (texts.sms.unavailable, texts.telegram.unavailable, texts.web.unavailable):
+        assert phone in text and "try again shortly" in text and "999" in text and "{" not in text
 
 
 def test_sms_texts_are_plain_gsm7_and_fit_one_part() -> None:

@@ -17,19 +17,21 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.privacy.hashing import log_ref
+from bot.channel_config import load_channel_texts
 from bot.settings import Settings
 from bot.web.app import (
-    ERROR_BAD_SENDER,
     ERROR_MESSAGE_EMPTY,
     ERROR_MESSAGE_NOT_TEXT,
     ERROR_MESSAGE_TOO_LONG,
     ERROR_NOT_JSON_OBJECT,
-    ERROR_RASA_UNAVAILABLE,
     create_app,
 )
+from bot.web.guards import ERROR_NOT_JSON, ERROR_OTHER_SITE
+from bot.web.session import COOKIE_NAME
 
-SENDER = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+SENDER = "a1b2c3d4e5f60718293a4b5c6d7e8f90"  # what an old page sent as its own id: ignored now
+PRIVACY_KEY = "k" * 64
+ERROR_RASA_UNAVAILABLE = load_channel_texts().web.unavailable
 MAX_MESSAGE_CHARS = 50
 SECRET_MESSAGE = "my son Jamie Smith has autism"  # must never appear in the logs
 HAF_REPLY: List[Dict[str, Any]] = [
@@ -81,11 +83,22 @@ async def fake_rasa() -> AsyncIterator[FakeRasa]:
     await server.close()
 
 
+REDIS_URL = ""  # set by the autouse fixture below: each test gets the store tests' real, flushed Redis
+
+
+@pytest.fixture(autouse=True)
+def _real_redis(redis_url: str) -> None:
+    global REDIS_URL
+    REDIS_URL = redis_url
+
+
 def _settings(rasa_url: str, **overrides: Any) -> Settings:
     values: Dict[str, Any] = {
         "rasa_url": rasa_url,
         "rasa_timeout_seconds": 0.5,
         "max_message_chars": MAX_MESSAGE_CHARS,
+        "redis_url": REDIS_URL,
+        "privacy_key": PRIVACY_KEY,
     }
     values.update(overrides)
     return Settings(**values)
@@ -123,32 +136,95 @@ async def client_without_rasa() -> AsyncIterator[TestClient]:
 # --- forwarding -------------------------------------------------------------------------------------------------
 
 
-async def test_chat_forwards_sender_and_message_and_returns_replies_unchanged(
+async def test_chat_forwards_the_message_as_the_session_and_returns_replies_unchanged(
     client: TestClient, fake_rasa: FakeRasa
 ) -> None:
-    """The page's message reaches Rasa as {sender, message}, and Rasa's reply list comes back as is."""
+    """The page's message reaches Rasa under a sender id the server derived, and Rasa's replies come back as is."""
     response = await client.post("/api/chat", json={"sender": SENDER, "message": "what is HAF"})
 
     assert response.status == 200
     assert await response.json() == HAF_REPLY
-    assert fake_rasa.received == [{"sender": SENDER, "message": "what is HAF"}]
+    [received] = fake_rasa.received
+    assert received["message"] == "what is HAF"
+    assert received["sender"].startswith("web-") and received["sender"] != SENDER  # the browser chose nothing
+    cookie = response.cookies[COOKIE_NAME]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and len(cookie.value) == 22
 
 
-async def test_chat_forwards_only_sender_and_message(client: TestClient, fake_rasa: FakeRasa) -> None:
+async def test_one_browser_keeps_one_conversation_and_another_browser_gets_its_own(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    """The cookie carries the conversation: the same browser is the same sender, a second browser is not, and
+    choosing someone else's old sender id in the body changes nothing."""
+    await client.post("/api/chat", json={"message": "hello"})
+    await client.post("/api/chat", json={"message": "again"})
+    other = await _client(_settings(fake_rasa.url))
+    try:
+        await other.post("/api/chat", json={"message": "hello", "sender": fake_rasa.received[0]["sender"]})
+    finally:
+        await other.close()
+
+    first, second, third = (body["sender"] for body in fake_rasa.received)
+    assert first == second and third != first
+
+
+async def test_chat_forwards_only_the_message(client: TestClient, fake_rasa: FakeRasa) -> None:
     """Extra fields from the browser (e.g. made-up metadata) are not passed on to Rasa."""
-    await client.post("/api/chat", json={"sender": SENDER, "message": "/haf_booking", "metadata": {"admin": True}})
+    await client.post("/api/chat", json={"message": "what is HAF", "metadata": {"admin": True}})
 
-    assert fake_rasa.received == [{"sender": SENDER, "message": "/haf_booking"}]
+    assert set(fake_rasa.received[0]) == {"sender", "message"}
+
+
+async def test_a_typed_intent_is_read_as_words(client: TestClient, fake_rasa: FakeRasa) -> None:
+    """'/restart' or a slot-setting '/survey_offer{...}' typed in the box reaches Rasa as words, not as an intent."""
+    await client.post("/api/chat", json={"message": "/restart"})
+    await client.post("/api/chat", json={"message": '/inform{"child_age": 3}'})
+
+    assert [body["message"] for body in fake_rasa.received] == ["restart", 'inform{"child_age": 3}']
+
+
+async def test_a_button_just_offered_is_passed_on_as_its_payload(client: TestClient, fake_rasa: FakeRasa) -> None:
+    """After Rasa offered "/haf_booking" to this browser, pressing it sends the payload; another browser that
+    sends the same text gets it read as words."""
+    await client.post("/api/chat", json={"message": "what is HAF"})
+    await client.post("/api/chat", json={"message": "/haf_booking"})
+    other = await _client(_settings(fake_rasa.url))
+    try:
+        await other.post("/api/chat", json={"message": "/haf_booking"})
+    finally:
+        await other.close()
+
+    assert [body["message"] for body in fake_rasa.received] == ["what is HAF", "/haf_booking", "haf_booking"]
 
 
 async def test_chat_accepts_a_message_of_exactly_the_limit(client: TestClient, fake_rasa: FakeRasa) -> None:
     """The limit is inclusive: max_message_chars characters are still forwarded."""
     message = "é" * MAX_MESSAGE_CHARS  # characters, not bytes
 
-    response = await client.post("/api/chat", json={"sender": SENDER, "message": message})
+    response = await client.post("/api/chat", json={"message": message})
 
     assert response.status == 200
-    assert fake_rasa.received == [{"sender": SENDER, "message": message}]
+    assert fake_rasa.received[0]["message"] == message
+
+
+async def test_odd_characters_are_cleaned_before_rasa_sees_them(client: TestClient, fake_rasa: FakeRasa) -> None:
+    """A lone surrogate, a right-to-left override and control characters are taken out; emoji stay."""
+    body = b'{"message": "hi\\ud800 \\u202emum\\u0000 \\u2764\\ufe0f"}'
+
+    response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+
+    assert response.status == 200
+    assert fake_rasa.received[0]["message"] == "hi mum \u2764\ufe0f"
+
+
+async def test_the_21st_message_in_a_minute_is_asked_to_wait(client: TestClient, fake_rasa: FakeRasa) -> None:
+    """A session sending faster than anyone types is asked, politely, to wait; Rasa sees none of the extra ones."""
+    statuses = [(await client.post("/api/chat", json={"message": f"hello {n}"})).status for n in range(22)]
+
+    assert statuses[:20] == [200] * 20 and statuses[20:] == [429, 429]
+    last = await client.post("/api/chat", json={"message": "hello"})
+    assert (await last.json())["error"] == load_channel_texts().web.slow_down
+    assert len(fake_rasa.received) == 20
 
 
 async def test_an_empty_reply_list_is_a_failure_not_silence(client: TestClient, fake_rasa: FakeRasa) -> None:
@@ -159,7 +235,7 @@ async def test_an_empty_reply_list_is_a_failure_not_silence(client: TestClient, 
 
     fake_rasa.webhook = no_replies
 
-    response = await client.post("/api/chat", json={"sender": SENDER, "message": "hello"})
+    response = await client.post("/api/chat", json={"message": "hello"})
 
     assert response.status == 503
     assert await response.json() == {"error": ERROR_RASA_UNAVAILABLE}
@@ -179,13 +255,10 @@ TOO_LONG_ERROR = ERROR_MESSAGE_TOO_LONG.format(limit=MAX_MESSAGE_CHARS)
         pytest.param(b'["a1b2c3d4e5", "hi"]', 400, ERROR_NOT_JSON_OBJECT, id="body-a-list"),
         pytest.param(b'"hello"', 400, ERROR_NOT_JSON_OBJECT, id="body-a-string"),
         pytest.param(b"null", 400, ERROR_NOT_JSON_OBJECT, id="body-null"),
-        pytest.param({"message": "hi"}, 400, ERROR_BAD_SENDER, id="sender-missing"),
-        pytest.param({"sender": 12345678, "message": "hi"}, 400, ERROR_BAD_SENDER, id="sender-a-number"),
-        pytest.param({"sender": "abc1234", "message": "hi"}, 400, ERROR_BAD_SENDER, id="sender-7-chars"),
-        pytest.param({"sender": "a" * 65, "message": "hi"}, 400, ERROR_BAD_SENDER, id="sender-65-chars"),
-        pytest.param({"sender": "abcd1234:x", "message": "hi"}, 400, ERROR_BAD_SENDER, id="sender-colon"),
-        pytest.param({"sender": "../../etc/x", "message": "hi"}, 400, ERROR_BAD_SENDER, id="sender-path"),
-        pytest.param({"sender": "abcd1234\n", "message": "hi"}, 400, ERROR_BAD_SENDER, id="sender-trailing-newline"),
+        pytest.param(b"[" * 10_000 + b"]" * 10_000, 400, ERROR_NOT_JSON_OBJECT, id="body-nested-too-deep"),
+        pytest.param(b'{"message": "\xed\xa0\x80"}', 400, ERROR_MESSAGE_EMPTY, id="body-encoded-lone-surrogate"),
+        pytest.param({"sender": SENDER, "message": "///"}, 400, ERROR_MESSAGE_EMPTY, id="message-only-slashes"),
+        pytest.param({"sender": SENDER, "message": "\u0000\u202e"}, 400, ERROR_MESSAGE_EMPTY, id="message-invisible"),
         pytest.param({"sender": SENDER}, 400, ERROR_MESSAGE_NOT_TEXT, id="message-missing"),
         pytest.param({"sender": SENDER, "message": None}, 400, ERROR_MESSAGE_NOT_TEXT, id="message-null"),
         pytest.param({"sender": SENDER, "message": 42}, 400, ERROR_MESSAGE_NOT_TEXT, id="message-a-number"),
@@ -225,11 +298,58 @@ async def test_chat_refuses_a_body_over_aiohttp_limit_with_json(client: TestClie
     assert fake_rasa.received == []
 
 
+async def test_chat_refuses_a_declared_huge_body_before_reading_it(client: TestClient, fake_rasa: FakeRasa) -> None:
+    """A Content-Length over the limit is refused from the header alone, with JSON."""
+    response = await client.post("/api/chat", data=b"{}", headers={"Content-Type": "application/json",
+                                                                   "Content-Length": str(10 * 1024 * 1024)})
+
+    assert response.status == 413
+    assert "too large" in (await response.json())["error"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+async def test_chat_takes_json_only(client: TestClient, fake_rasa: FakeRasa, content_type: str) -> None:
+    """A form or plain text (what another site's page can post without asking) is refused with 415."""
+    response = await client.post("/api/chat", data=b'{"message": "hi"}', headers={"Content-Type": content_type})
+
+    assert response.status == 415
+    assert await response.json() == {"error": ERROR_NOT_JSON}
+    assert fake_rasa.received == []
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"}, {"Origin": "null"},
+                                     {"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}])
+async def test_chat_refuses_other_sites(client: TestClient, fake_rasa: FakeRasa, headers: Dict[str, str]) -> None:
+    """A page on another site cannot talk to the assistant in a family's name."""
+    response = await client.post("/api/chat", json={"message": "hi"}, headers=headers)
+
+    assert response.status == 403
+    assert await response.json() == {"error": ERROR_OTHER_SITE}
+    assert fake_rasa.received == []
+
+
+async def test_chat_takes_its_own_origin(client: TestClient, fake_rasa: FakeRasa) -> None:
+    """The page's own fetch (Origin = our host, Sec-Fetch-Site same-origin) is accepted."""
+    host = f"{client.server.host}:{client.server.port}"
+    response = await client.post("/api/chat", json={"message": "hi"},
+                                 headers={"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"})
+
+    assert response.status == 200
+
+
 async def test_chat_only_accepts_post(client: TestClient) -> None:
-    """GET on the chat API is not a way to send a message."""
+    """GET on the chat API is not a way to send a message; the refusal is JSON too."""
     response = await client.get("/api/chat")
 
     assert response.status == 405
+    assert "error" in await response.json()
+
+
+async def test_an_unknown_address_is_a_json_404(client: TestClient) -> None:
+    """Nothing to see: a plain 404 sentence, never a server error."""
+    response = await client.post("/webhooks/rest/webhook", json=["a JSON array"])
+
+    assert response.status == 404
 
 
 # --- Rasa failing -----------------------------------------------------------------------------------------------
@@ -241,14 +361,14 @@ async def test_chat_answers_503_when_rasa_is_down(
     """Rasa not listening gives the calm 503 sentence, logged once with the sender id and never the message."""
     caplog.set_level(logging.INFO, logger="bot.web")
 
-    response = await client_without_rasa.post("/api/chat", json={"sender": SENDER, "message": SECRET_MESSAGE})
+    response = await client_without_rasa.post("/api/chat", json={"message": SECRET_MESSAGE})
 
     assert response.status == 503
     assert await response.json() == {"error": ERROR_RASA_UNAVAILABLE}
     failures = [record for record in caplog.records if record.name.startswith("bot.web")]
     assert len(failures) == 1
     assert failures[0].exc_info is not None
-    assert log_ref(SENDER) in failures[0].getMessage() and SENDER not in failures[0].getMessage()
+    assert "web-" not in failures[0].getMessage()  # a short reference to the conversation, never its id
     assert SECRET_MESSAGE not in caplog.text
 
 
@@ -285,7 +405,7 @@ async def test_chat_answers_503_when_rasa_fails(
     caplog.set_level(logging.INFO, logger="bot.web")
     fake_rasa.webhook = webhook
 
-    response = await client.post("/api/chat", json={"sender": SENDER, "message": SECRET_MESSAGE})
+    response = await client.post("/api/chat", json={"message": SECRET_MESSAGE})
 
     assert response.status == 503
     assert await response.json() == {"error": ERROR_RASA_UNAVAILABLE}
@@ -298,10 +418,10 @@ async def test_chat_answers_503_when_rasa_fails(
 async def test_app_keeps_answering_after_rasa_failures(client: TestClient, fake_rasa: FakeRasa) -> None:
     """A failed call does not break the shared HTTP session: the next message goes through."""
     fake_rasa.webhook = _server_error
-    assert (await client.post("/api/chat", json={"sender": SENDER, "message": "hi"})).status == 503
+    assert (await client.post("/api/chat", json={"message": "hi"})).status == 503
 
     fake_rasa.webhook = None
-    response = await client.post("/api/chat", json={"sender": SENDER, "message": "hi"})
+    response = await client.post("/api/chat", json={"message": "hi"})
 
     assert response.status == 200
 
@@ -309,30 +429,21 @@ async def test_app_keeps_answering_after_rasa_failures(client: TestClient, fake_
 # --- health -----------------------------------------------------------------------------------------------------
 
 
-async def test_healthz_ok_when_rasa_answers(client: TestClient) -> None:
-    """Both parts up: 200."""
-    response = await client.get("/healthz")
-
-    assert response.status == 200
-    assert await response.json() == {"web": "ok", "rasa": "ok"}
-
-
-async def test_healthz_503_when_rasa_is_down(client_without_rasa: TestClient) -> None:
-    """Rasa not listening: 503, and the web part still says ok."""
+async def test_healthz_says_the_web_app_lives_even_when_rasa_is_down(client_without_rasa: TestClient) -> None:
+    """Liveness is this process only: a slow Rasa must not get the web app restarted."""
     response = await client_without_rasa.get("/healthz")
 
-    assert response.status == 503
-    assert await response.json() == {"web": "ok", "rasa": "unavailable"}
+    assert response.status == 200
+    assert await response.json() == {"web": "ok"}
 
 
-async def test_healthz_503_when_rasa_answers_with_an_error(client: TestClient, fake_rasa: FakeRasa) -> None:
-    """Rasa up but unwell (e.g. no model loaded yet behind a proxy): 503."""
-    fake_rasa.root_status = 502
-
-    response = await client.get("/healthz")
+async def test_readyz_names_what_is_not_ready(client_without_rasa: TestClient) -> None:
+    """Readiness: Redis answers here, but nothing else does, and the answer says so."""
+    response = await client_without_rasa.get("/readyz")
 
     assert response.status == 503
-    assert await response.json() == {"web": "ok", "rasa": "unavailable"}
+    assert await response.json() == {"web": "ok", "redis": "ok", "action_server": "unavailable",
+                                     "rasa": "unavailable", "model": "not loaded"}
 
 
 # --- the page ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@
   var SURVEYS_URL = "/api/surveys";
   // A survey id, as in data/surveys/<id>.yml; anything else in ?survey= is ignored.
   var SURVEY_ID_PATTERN = /^[a-z][a-z0-9_]{1,39}$/;
-  var SENDER_STORAGE_KEY = "send-chat-sender";
   // A little longer than the server's own wait for Rasa, so the server's friendly 503 arrives first.
   var REQUEST_TIMEOUT_MS = 65000;
 
@@ -37,35 +36,9 @@
   var form = document.getElementById("chat-form");
   var input = document.getElementById("chat-input");
   var sendButton = document.getElementById("chat-send");
-  var sender = getSenderId();
   var waiting = false;
-
-  /** Return this tab's conversation id, making one the first time; it lasts until the tab is closed. */
-  function getSenderId() {
-    var id = null;
-    try {
-      id = window.sessionStorage.getItem(SENDER_STORAGE_KEY);
-    } catch (error) {
-      // Storage can be switched off; the chat still works, it just starts afresh on reload.
-    }
-    if (id && /^[A-Za-z0-9_-]{8,64}$/.test(id)) {
-      return id;
-    }
-    // getRandomValues works on plain http too, unlike crypto.randomUUID.
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    id = Array.prototype.map
-      .call(bytes, function (byte) {
-        return ("0" + byte.toString(16)).slice(-2);
-      })
-      .join("");
-    try {
-      window.sessionStorage.setItem(SENDER_STORAGE_KEY, id);
-    } catch (error) {
-      // See above.
-    }
-    return id;
-  }
+  // Who is writing is the server's business: it keeps the conversation's id in an HttpOnly cookie the page
+  // cannot read, so nothing on the page (or in a screenshot of it) can be used to open someone's conversation.
 
   /** Add one message to the log, with a hidden "You:"/"Assistant:" so screen readers say who is speaking. */
   function addMessage(role, fillBody) {
@@ -246,7 +219,8 @@
     fetch(API_URL, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ sender: sender, message: message }),
+      credentials: "same-origin",
+      body: JSON.stringify({ message: message }),
       signal: controller ? controller.signal : undefined,
     })
       .then(function (response) {
