@@ -302,6 +302,20 @@ class Stack:
         service.start()
         return service
 
+    def add_rasa_replica(self, port: int) -> Service:
+        """Start another Rasa server on ``port``, sharing this stack's Redis and action server: scaling out, as
+        replicas behind a load balancer would (it is stopped with the stack, or by ``stop_service``)."""
+        replica = replace(self.settings, rasa_port=port, rasa_url=f"http://{LOOPBACK}:{port}")
+        index = 1 + sum(service.name.startswith("Rasa server") for service in self.services)
+        return self._spawn(f"Rasa server {index}", Stack(replica)._rasa_command(), ready_url=f"{replica.rasa_url}/",
+                           timeout=RASA_START_TIMEOUT_SECONDS, stop_grace=self._rasa_stop_grace())
+
+    def stop_service(self, name: str) -> None:
+        """Stop one service for good and forget it (a replica a test no longer needs)."""
+        service = self.service(name)
+        service.stop()
+        self.services.remove(service)
+
     def _rasa_stop_grace(self) -> float:
         """The Rasa server finishes accepted turns for its shutdown grace: give it that and a margin to exit."""
         grace = float(getattr(self.settings, "shutdown_grace_seconds", 0.0) or 0.0)

@@ -144,9 +144,10 @@ def test_the_lock_store_keeps_no_conversation_id(redis_url: str, key: bytes) -> 
     assert isinstance(locks, PrivateRedisLockStore)
     ticket = locks.issue_ticket(SENDER)
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    stored = {k: client.get(k) for k in client.scan_iter("*")}
-    assert list(stored) == [f"send:lock:{tracker_key(key, SENDER)}"]
-    assert SENDER not in json.dumps(stored) and client.ttl(next(iter(stored))) > 0
+    base = f"send:lock:{tracker_key(key, SENDER)}"
+    assert sorted(client.scan_iter("*")) == [base + ":next", base + ":tickets"]
+    stored = {"next": client.get(base + ":next"), "tickets": client.hgetall(base + ":tickets")}
+    assert SENDER not in json.dumps(stored) and client.ttl(base + ":next") > 0 and client.ttl(base + ":tickets") > 0
     assert locks.get_lock(SENDER).conversation_id == SENDER
     locks.finish_serving(SENDER, ticket)
     locks.cleanup(SENDER, ticket)
