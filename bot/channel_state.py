@@ -100,8 +100,6 @@ OFFERED_TTL_SECONDS = 24 * 3600
 # An opt-in mark only matters while a spool somewhere may still hold an older STOP, which is replayed as soon as
 # Redis answers again; 30 days (how long a conversation is kept) covers a host that stays down for weeks.
 OPT_IN_TTL_SECONDS = 30 * 24 * 3600
-# Our calls must fail fast when Redis hangs, so the webhook can still answer and the family gets a reply.
-REDIS_TIMEOUT_SECONDS = 2.0
 HASH_HEX_CHARS = 32  # 128 bits of the HMAC: no collisions, and short enough for a Rasa sender id
 
 SPOOL_FILE = "optouts.jsonl"

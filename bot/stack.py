@@ -273,10 +273,6 @@ class Stack:
             logger.info("stopping %s", service.name)
             service.stop()
 
-    def first_exited(self) -> Optional[Service]:
-        """A service whose process has exited, if any (``bot.supervisor.Supervisor`` starts such services again)."""
-        return next((s for s in self.services if not s.running), None)
-
     def service(self, name: str) -> Service:
         """The service called ``name`` ("Redis", "action server", "Rasa server", "web app").
 
@@ -318,8 +314,7 @@ class Stack:
 
     def _rasa_stop_grace(self) -> float:
         """The Rasa server finishes accepted turns for its shutdown grace: give it that and a margin to exit."""
-        grace = float(getattr(self.settings, "shutdown_grace_seconds", 0.0) or 0.0)
-        return max(STOP_GRACE_SECONDS, grace + STOP_MARGIN_SECONDS)
+        return max(STOP_GRACE_SECONDS, self.settings.shutdown_grace_seconds + STOP_MARGIN_SECONDS)
 
     def child_env(self) -> Dict[str, str]:
         """The environment every child gets: ours, plus what endpoints.yml and the web app read."""

@@ -88,8 +88,6 @@ STATEMENT_VALUES = frozenset({"agree", "disagree", "pass"})
 FREE_TEXT_COUNTED = "answered"
 
 DAY_SECONDS = 24 * 3600
-# Our calls must fail fast when Redis hangs, so the conversation can say "try again later" instead of freezing.
-REDIS_TIMEOUT_SECONDS = 2.0
 # Responses read per MGET by ``responses``: few round trips, and no reply too big for the 2 s timeout.
 EXPORT_BATCH = 100
 
