@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import time
+import weakref
 from dataclasses import replace
 from typing import Any, Awaitable, Callable, ClassVar, Coroutine, Dict, Mapping, Optional, Set, Text, Type
 
@@ -34,7 +35,7 @@ from bot.logs import REQUEST_ID_HEADER, bind_request_id, request_metadata
 from bot.privacy.hashing import log_ref, rate_key
 from bot.rate_limit import RateLimiter
 from bot.settings import Settings
-from bot.surveys.definitions import Survey, load_surveys
+from bot.surveys.definitions import Survey, load_surveys, offer_payload
 from bot.surveys.panel import PanelStore
 from channels.render import BotMessage
 
@@ -44,8 +45,8 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 # A button that joins or leaves a survey panel: handled by the channel, which alone knows who to invite later.
 PANEL_PAYLOAD = re.compile(r"panel:(join|leave):([a-z][a-z0-9_]{1,39})")
-# What a Telegram /start deep link or an invitation's button sends to Rasa for a survey.
-SURVEY_OFFER_PAYLOAD = '/survey_offer{{"survey":"{survey_id}"}}'
+# Per server (its event loop): when the channels' shutdown grace period ends (WebhookChannel._stop_deadline).
+_STOP_DEADLINES: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float]" = weakref.WeakKeyDictionary()
 # "Delete my data" as Rasa's intent, for Telegram's /stop.
 DELETE_MY_DATA_PAYLOAD = "/delete_my_data"
 WEBHOOK_PATH = "/webhook"
@@ -245,6 +246,14 @@ class WebhookChannel(InputChannel):
 
         return webhook
 
+    def _stop_deadline(self) -> float:
+        """When the server's grace period ends: one deadline for all its channels (Sanic closes them one after
+        another, and together they must finish within SHUTDOWN_GRACE_SECONDS, before the supervisor's SIGKILL)."""
+        loop = asyncio.get_running_loop()
+        if loop not in _STOP_DEADLINES:
+            _STOP_DEADLINES[loop] = time.monotonic() + self._settings.shutdown_grace_seconds
+        return _STOP_DEADLINES[loop]
+
     def run_in_background(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         """Handle a message after the webhook has answered; failures are logged, never lost silently."""
         task = asyncio.get_running_loop().create_task(coroutine, name=f"{self.name()}:{name}")
@@ -262,7 +271,7 @@ class WebhookChannel(InputChannel):
         Webhooks keep being taken while the turns finish (a load balancer may still route some here); after the
         grace period the channel refuses new ones with 503 and cancels what is left, logging how many.
         """
-        deadline = time.monotonic() + self._settings.shutdown_grace_seconds
+        deadline = self._stop_deadline()
         while self._tasks and time.monotonic() < deadline:
             await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
         self._stopping = True
@@ -340,4 +349,4 @@ def survey_ids() -> frozenset:
 @functools.lru_cache(maxsize=1)
 def survey_offers() -> frozenset:
     """The payloads of the invitations' "Take part" buttons, one per survey (sent by ``bot survey invite``)."""
-    return frozenset(SURVEY_OFFER_PAYLOAD.format(survey_id=survey_id) for survey_id in survey_ids())
+    return frozenset(offer_payload(survey_id) for survey_id in survey_ids())

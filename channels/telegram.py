@@ -35,12 +35,12 @@ from telegram.request import HTTPXRequest
 
 from bot.channel_config import ChannelTexts, TelegramConfig
 from bot.channel_state import SENDER_PREFIXES, ChannelState, ChannelStateUnavailable
+from bot.surveys.definitions import offer_payload
 from bot.surveys.store import SurveyStoreError
 from bot.user_text import clean_user_text, neutralise_command
 from channels.base import (
     DELETE_MY_DATA_PAYLOAD,
     PANEL_PAYLOAD,
-    SURVEY_OFFER_PAYLOAD,
     OnNewMessage,
     Turn,
     TurnOutput,
@@ -248,7 +248,7 @@ class TelegramInput(WebhookChannel):
         offers that survey. Any other deep-link payload is ignored (a plain greeting)."""
         await self.state.opt_in(CHANNEL, str(message.chat_id))
         if argument in survey_ids():
-            await self.converse(message, SURVEY_OFFER_PAYLOAD.format(survey_id=argument), on_new_message)
+            await self.converse(message, offer_payload(argument), on_new_message)
             return
         await self.converse(message, self.texts.telegram.start_message, on_new_message)
 

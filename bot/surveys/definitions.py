@@ -26,6 +26,7 @@ Errors::
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,6 +41,8 @@ SURVEYS_DIR = PROJECT_DIR / "data" / "surveys"
 SURVEY_SUFFIX = ".yml"
 # Files in the surveys folder that hold texts about surveys, not a survey (bot/surveys/invite.py reads it).
 NON_SURVEY_FILES = frozenset({"invitations.yml"})
+# The intent that offers a survey (a "Take part" button, a /start deep link, a "Have your say" link).
+OFFER_INTENT = "survey_offer"
 
 # Survey dates are Coventry's: a survey that closes on the 31st is open until midnight in the UK.
 SURVEY_TIMEZONE = ZoneInfo("Europe/London")
@@ -466,3 +469,8 @@ class _Loader:
             raise self.error(where, "ask_if", f"value must be one of {', '.join(allowed)} for {kind} question "
                                               f"{target.id!r}, not {raw!r}")
         return value
+
+
+def offer_payload(survey_id: str) -> str:
+    """The message that offers survey ``survey_id``: ``/survey_offer{"survey":"<id>"}``, as every channel sends it."""
+    return f"/{OFFER_INTENT}" + json.dumps({"survey": survey_id}, separators=(",", ":"))

@@ -22,7 +22,6 @@ which end the run; everything already sent stays claimed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any, Awaitable, Callable, Collection, Dict, FrozenSet, Mappin
 
 import yaml
 
+from bot.surveys.definitions import offer_payload
 from bot.surveys.panel import SMS, TELEGRAM, PanelStore
 from bot.surveys.store import INVITED, UPDATED
 from bot.twilio_messages import TwilioMessages
@@ -39,7 +39,6 @@ from bot.twilio_messages import TwilioMessages
 logger = logging.getLogger(__name__)
 
 INVITATIONS_FILE = Path(__file__).resolve().parent.parent.parent / "data" / "surveys" / "invitations.yml"
-OFFER_COMMAND = "/survey_offer"
 MAX_CALLBACK_DATA_BYTES = 64  # Telegram's limit for an inline button's callback_data
 PLACEHOLDERS = ("title", "closes", "keyword")
 CHANNELS = (SMS, TELEGRAM)
@@ -185,7 +184,7 @@ def offer_callback_data(survey_id: str) -> str:
     Raises:
         InviteError: it would be longer than Telegram's 64 bytes (a survey id over 38 characters).
     """
-    data = OFFER_COMMAND + json.dumps({"survey": survey_id}, separators=(",", ":"))
+    data = offer_payload(survey_id)
     if len(data.encode("utf-8")) > MAX_CALLBACK_DATA_BYTES:
         raise InviteError(f"survey id {survey_id!r} is too long for a Telegram button (callback data over "
                           f"{MAX_CALLBACK_DATA_BYTES} bytes)")

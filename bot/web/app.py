@@ -37,7 +37,7 @@ from bot.channel_state import ChannelState, ChannelStateUnavailable
 from bot.privacy.hashing import log_ref, rate_key
 from bot.rate_limit import RateLimiter
 from bot.settings import Settings
-from bot.surveys.definitions import load_surveys
+from bot.surveys.definitions import load_surveys, offer_payload
 from bot.user_text import clean_user_text, neutralise_command
 from bot.web.forum import add_forum_routes
 from bot.web.guards import (
@@ -67,7 +67,6 @@ ACTION_SERVER_HEALTH_PATH = "/health"
 # A health check must answer fast even when a service hangs: load balancers give up after a few seconds.
 HEALTH_TIMEOUT_SECONDS = 3.0
 # What the page's "Have your say" links send: a survey the page itself lists, so always allowed.
-SURVEY_OFFER_PREFIX = "/survey_offer"
 
 ERROR_NOT_JSON_OBJECT = 'The request body must be a JSON object with a "message".'
 ERROR_MESSAGE_NOT_TEXT = "The message must be text."
@@ -291,7 +290,7 @@ async def _checked_payload(chat: Chat, session_id: str, message: str, surveys: d
 def _is_listed_survey(message: str, surveys: dict) -> bool:
     """True for the payload a "Have your say" link sends for a survey open today."""
     today = date.today()
-    return any(message == f'{SURVEY_OFFER_PREFIX}{{"survey":"{survey_id}"}}' and survey.is_open(today)
+    return any(message == offer_payload(survey_id) and survey.is_open(today)
                for survey_id, survey in surveys.items())
 
 
