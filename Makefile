@@ -23,7 +23,7 @@ PYTHON310 ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 help:
 	@echo "make run    start the assistant (Redis, action server, Rasa server, web chat on http://127.0.0.1:8080)"
 	@echo "make test   run every test against a Redis of its own"
-	@echo "make bench  latency and memory figures against a baseline"
+	@echo "make bench  throughput, latency and memory against a plain rasa init bot (first run trains it: ~1 h)"
 	@echo "make telegram-webhook URL=https://.../webhooks/telegram/webhook   register the Telegram webhook and commands"
 	@echo "make invite SURVEY=strong_voices [DRY_RUN=1]   invite a survey's panel by SMS and Telegram (each member once)"
 	@echo "make forum-user NAME=alex   give a forum member a dashboard account (asks for the password)"
@@ -46,8 +46,10 @@ $(ENCODER): $(INSTALLED) bot/nlu/fetch_encoder.py
 install: $(INSTALLED) $(ENCODER)
 
 # `rasa train` skips the work when its fingerprint of the data and config is unchanged.
+# How long it took is kept beside it for `make bench`.
 $(MODEL): $(INSTALLED) $(ENCODER) $(TRAINING_FILES)
-	$(RASA) train --fixed-model-name send-assistant --out models
+	started=$$SECONDS; $(RASA) train --fixed-model-name send-assistant --out models && \
+		echo $$((SECONDS - started)) > models/send-assistant.training-seconds
 	@touch $@
 
 model: $(MODEL)
@@ -71,10 +73,11 @@ test: $(MODEL)
 	$(PY) -m pytest -q -rs
 	$(MAKE) --no-print-directory test-stories
 
-# Latency and memory, against a baseline measured in the same run (figures to compare, never a test gate).
+# Throughput, latency and memory against a `rasa init` bot on the same data, measured in the same run (figures to
+# compare, never a test gate; tests/bench/__main__.py). The export bench first, so the SUMMARY line is the last.
 bench: $(MODEL)
-	$(PY) -m tests.bench.latency
 	$(PY) -m tests.bench.export
+	$(PY) -m tests.bench
 
 # Tell Telegram where to send updates (with TELEGRAM_SECRET_TOKEN) and which commands to list; see README.
 telegram-webhook: $(INSTALLED)

@@ -239,6 +239,11 @@ class Stack:
     settings: Settings
     log_dir: Optional[Path] = None  # None: children write to our stdout/stderr (make run); else one file each
     services: List[Service] = field(default_factory=list)
+    # What the Rasa server runs: `make bench` also starts a baseline with another model and Rasa's default stores.
+    model: Optional[Path] = None  # None: the newest in models/
+    endpoints: str = "endpoints.yml"
+    rasa_module: str = "rasa"  # what `python -m` runs as the Rasa server
+    extra_env: Dict[str, str] = field(default_factory=dict)  # on top of child_env (e.g. SANIC_WORKERS)
 
     @property
     def web_url(self) -> str:
@@ -303,7 +308,8 @@ class Stack:
         replicas behind a load balancer would (it is stopped with the stack, or by ``stop_service``)."""
         replica = replace(self.settings, rasa_port=port, rasa_url=f"http://{LOOPBACK}:{port}")
         index = 1 + sum(service.name.startswith("Rasa server") for service in self.services)
-        return self._spawn(f"Rasa server {index}", Stack(replica)._rasa_command(), ready_url=f"{replica.rasa_url}/",
+        command = replace(self, settings=replica, services=[])._rasa_command()
+        return self._spawn(f"Rasa server {index}", command, ready_url=f"{replica.rasa_url}/",
                            timeout=RASA_START_TIMEOUT_SECONDS, stop_grace=self._rasa_stop_grace())
 
     def stop_service(self, name: str) -> None:
@@ -354,15 +360,16 @@ class Stack:
             env["FORUM_SESSION_KEY"] = self.settings.forum_session_key
         if self.settings.channel_hash_key:
             env["CHANNEL_HASH_KEY"] = self.settings.channel_hash_key
+        env.update(self.extra_env)
         return env
 
     def _rasa_command(self) -> List[str]:
         command = [
-            sys.executable, "-m", "rasa", "run",
-            "--model", str(latest_model()),
+            sys.executable, "-m", self.rasa_module, "run",
+            "--model", str(self.model or latest_model()),
             "--interface", LOOPBACK,
             "--port", str(self.settings.rasa_port),
-            "--endpoints", "endpoints.yml",
+            "--endpoints", self.endpoints,
             "--credentials", "credentials.yml",
             # bot.logs' handler and privacy filter: no message text, number or sender id in Rasa's log at any level.
             "--logging-config-file", "bot/logging_rasa.yml",
