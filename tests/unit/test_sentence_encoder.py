@@ -1,4 +1,4 @@
-"""The numpy sentence encoder gives all-MiniLM-L6-v2's own embeddings, and its tokenizer cuts words as BERT does."""
+"""The sentence encoder gives all-MiniLM-L6-v2's own embeddings, and its tokenizer cuts words as BERT does."""
 
 from __future__ import annotations
 
