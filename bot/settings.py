@@ -42,6 +42,7 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_RATE_LIMIT_PER_MINUTE = 20
 # How long a stopping server waits for the turns it has already accepted (Sanic's own graceful timeout is 15 s).
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 20.0
+DEFAULT_RASA_WORKERS = 1
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
 
@@ -121,6 +122,7 @@ class Settings:
     spool_dir: str = "var/spool"  # SPOOL_DIR: opt-outs Redis refused wait here (a persistent volume in production)
     channel_hash_key: Optional[str] = None  # CHANNEL_HASH_KEY: keys the hashes of phone numbers and chat ids
     log_format: str = "json"  # LOG_FORMAT: json (one object per line, for log collectors) or text (for people)
+    rasa_workers: int = DEFAULT_RASA_WORKERS  # RASA_WORKERS: Rasa server processes (Sanic workers), one per core
 
     @property
     def action_url(self) -> str:
@@ -202,6 +204,7 @@ class Settings:
             channel_hash_key=env.get("CHANNEL_HASH_KEY") or None,
             log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, "INFO"),
             log_format=_choice(env, "LOG_FORMAT", LOG_FORMATS, "json"),
+            rasa_workers=_int(env, "RASA_WORKERS", DEFAULT_RASA_WORKERS),
         )
         if settings.suppression_threshold < 2:
             raise SettingsError("SUPPRESSION_THRESHOLD must be 2 or more: 1 would publish counts of one person")

@@ -262,7 +262,7 @@ class Stack:
                 timeout=SERVICE_START_TIMEOUT_SECONDS,
             )
             self._spawn("Rasa server", self._rasa_command(), ready_url=f"{self.settings.rasa_url}/",
-                        timeout=RASA_START_TIMEOUT_SECONDS, stop_grace=self._rasa_stop_grace())
+                        timeout=RASA_START_TIMEOUT_SECONDS, stop_grace=self._rasa_stop_grace(), env=self.rasa_env())
             if start_web:
                 self._spawn("web app", [sys.executable, "-m", "bot.web"], ready_url=f"{self.web_url}/healthz",
                             timeout=SERVICE_START_TIMEOUT_SECONDS, ready_statuses=(200, 503))
@@ -310,7 +310,7 @@ class Stack:
         index = 1 + sum(service.name.startswith("Rasa server") for service in self.services)
         command = replace(self, settings=replica, services=[])._rasa_command()
         return self._spawn(f"Rasa server {index}", command, ready_url=f"{replica.rasa_url}/",
-                           timeout=RASA_START_TIMEOUT_SECONDS, stop_grace=self._rasa_stop_grace())
+                           timeout=RASA_START_TIMEOUT_SECONDS, stop_grace=self._rasa_stop_grace(), env=self.rasa_env())
 
     def stop_service(self, name: str) -> None:
         """Stop one service for good and forget it (a replica a test no longer needs)."""
@@ -362,6 +362,19 @@ class Stack:
             env["CHANNEL_HASH_KEY"] = self.settings.channel_hash_key
         env.update(self.extra_env)
         return env
+
+    def rasa_env(self) -> Dict[str, str]:
+        """What the Rasa server gets beyond ``child_env``: its Sanic workers, and the threads each may use.
+
+        Rasa runs ``SANIC_WORKERS`` processes on one port when the lock store is not in memory (ours is in Redis
+        and atomic): one per core serves that many turns at once. Each worker's TensorFlow and BLAS get the cores
+        divided between the workers, so two workers on two cores do not fight over four threads.
+        """
+        workers = self.settings.rasa_workers
+        threads = str(max(1, (os.cpu_count() or 1) // workers))
+        return {"SANIC_WORKERS": str(workers), "TF_INTRA_OP_PARALLELISM_THREADS": threads,
+                "TF_INTER_OP_PARALLELISM_THREADS": threads, "OMP_NUM_THREADS": threads,
+                "OPENBLAS_NUM_THREADS": threads}
 
     def _rasa_command(self) -> List[str]:
         command = [
@@ -418,6 +431,7 @@ class Stack:
         ready: Optional[Callable[[], bool]] = None,
         ready_statuses=(200,),
         stop_grace: float = STOP_GRACE_SECONDS,
+        env: Optional[Dict[str, str]] = None,
     ) -> Service:
         """Record the service's recipe, start it and wait until it answers (it is in ``services`` even if that
         fails, so ``stop`` cleans up)."""
@@ -426,7 +440,8 @@ class Stack:
                 raise ValueError("a service needs ready or ready_url")
             ready = functools.partial(_http_answers, ready_url, tuple(ready_statuses))
         log_path = None if self.log_dir is None else self.log_dir / f"{name.replace(' ', '-').lower()}.log"
-        service = Service(name=name, command=list(command), ready=ready, timeout=timeout, env=self.child_env(),
+        service = Service(name=name, command=list(command), ready=ready, timeout=timeout,
+                          env={**self.child_env(), **(env or {})},
                           log_path=log_path, stop_grace=stop_grace)
         self.services.append(service)
         service.start()

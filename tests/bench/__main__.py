@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -88,6 +88,7 @@ class System:
     training_seconds: Optional[float]
     env: Dict[str, str] = field(default_factory=dict)
     stack: Dict[str, str] = field(default_factory=dict)  # Stack's other fields (the baseline runs plain `rasa`)
+    workers: int = 1  # Rasa server processes (Sanic workers)
 
 
 def peak_rss_mb(group: int) -> float:
@@ -158,6 +159,7 @@ async def _measure(system: System, workload: Workload, figures: Figures) -> None
            # A bench sender sends far faster than a person; the limit is not what is measured.
            "RATE_LIMIT_PER_MINUTE": "1000000", **system.env}
     settings = with_dev_secrets(settings_with_free_ports(Settings.from_env({})), Path(tempfile.mkdtemp()))
+    settings = replace(settings, rasa_workers=system.workers)
     stack = Stack(settings, log_dir=VAR_DIR / "bench-logs" / system.name, model=system.model,
                   endpoints=system.endpoints, extra_env=env, **system.stack)
     print(f"{system.name}: starting its stack", flush=True)
@@ -262,7 +264,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     for senders in MESSAGES:
         MESSAGES[senders] = max(senders, int(MESSAGES[senders] * options.scale))
     workload = load_workload()
-    ours = measure(System("ours", latest_model(), "endpoints.yml", our_training_seconds()), workload)
+    # Ours as deployed: one Rasa worker per core (RASA_WORKERS overrides, to measure one setting against another).
+    workers = int(os.environ.get("RASA_WORKERS") or os.cpu_count() or 1)
+    ours = measure(System("ours", latest_model(), "endpoints.yml", our_training_seconds(), workers=workers),
+                   workload)
     if options.ours_only:
         base = Figures("baseline", None, rest={senders: Outcome() for senders in CONCURRENCY})
     else:
