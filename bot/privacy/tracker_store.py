@@ -46,7 +46,9 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 # Enough turns for every rule, form and follow-up we have (the longest needs the last three), with room to spare.
-DEFAULT_MAX_TURNS = 20
+# Not more: every turn loads, replays and sends the whole stored conversation to the action server, so a turn late in
+# a long conversation costs what the 10th did (issue #11: at 20 kept turns the 300th turn took 1.2-1.5x the 10th).
+DEFAULT_MAX_TURNS = 10
 SAFEGUARDING_INTENT = "safeguarding"
 DISCLOSURE_PLACEHOLDER = "[DISCLOSURE NOT KEPT]"
 # Rasa copies the first message's metadata into this slot; channel metadata is not ours to keep.

@@ -264,7 +264,7 @@ def test_a_long_conversation_is_stored_short(ask, sender: str, redis_client: red
         ask("what is HAF")
     stored = json.loads(redis_client.get(stored_tracker_key(sender)))
     users = [e for e in stored["events"] if e["event"] == "user"]
-    assert len(users) <= 20
+    assert len(users) <= 10
     assert "For your child" in reply_text(ask("when does her funding start"))  # the date of birth was kept
 
 
