@@ -199,9 +199,11 @@ async def long_talk(channel: Channel, texts: List[str]) -> List[float]:
     return latencies
 
 
-def window_median(latencies: List[float], last_turn: int, width: int) -> float:
-    """The median latency of the ``width`` turns ending at ``last_turn`` (1-based), errors left out."""
-    values = [value for value in latencies[max(0, last_turn - width):last_turn] if value == value]
+def window_median(conversations: List[List[float]], last_turn: int, width: int) -> float:
+    """The median latency of the ``width`` turns ending at ``last_turn`` (1-based) of every conversation together,
+    errors left out."""
+    values = [value for latencies in conversations for value in latencies[max(0, last_turn - width):last_turn]
+              if value == value]
     return statistics.median(values) if values else float("nan")
 
 

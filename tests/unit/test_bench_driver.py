@@ -33,7 +33,8 @@ def test_the_long_talks_windows_hold_the_same_messages() -> None:
 def test_window_median_skips_failed_turns() -> None:
     latencies = [float(turn) for turn in range(1, 21)]
     latencies[19] = float("nan")
-    assert window_median(latencies, 20, 5) == 17.5  # turns 16-19; turn 20 failed
+    assert window_median([latencies], 20, 5) == 17.5  # turns 16-19; turn 20 failed
+    assert window_median([latencies, [100.0] * 20], 20, 5) == 100.0  # both conversations' turns 16-20 together
 
 
 def test_percentiles_and_throughput() -> None:
