@@ -242,7 +242,7 @@ class Stack:
     # What the Rasa server runs: `make bench` also starts a baseline with another model and Rasa's default stores.
     model: Optional[Path] = None  # None: the newest in models/
     endpoints: str = "endpoints.yml"
-    rasa_module: str = "bot.rasa_server"  # what `python -m` runs as the Rasa server (`rasa` with our fix)
+    rasa_module: str = "bot.rasa_server"  # what `python -m` runs as the Rasa server (`rasa` with our two fixes)
     extra_env: Dict[str, str] = field(default_factory=dict)  # on top of child_env (e.g. SANIC_WORKERS)
 
     @property
